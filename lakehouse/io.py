@@ -179,7 +179,7 @@ def write_database_batch(df: DataFrame, spec: SourceSpec, db: Database, batch: i
     target = table if batch == 0 else staging
     writer = df.coalesce(1) if db.kind == "sqlite" else df.repartition(db.partitions)
     (writer.write.format("jdbc").options(**db.jdbc_options()).option("dbtable", f'"{target}"')
-     .option("batchsize", "10000").option("isolationLevel", "NONE" if db.kind == "sqlite" else "READ_COMMITTED")
+     .option("batchsize", "10000").option("isolationLevel", "SERIALIZABLE" if db.kind == "sqlite" else "READ_COMMITTED")
      .mode("append").save())
     if batch > 0:
         quoted = ", ".join(f'"{c}"' for c in cols)
@@ -472,3 +472,11 @@ def count_by_file(spark: SparkSession, path: str, files: list[str], where: str |
     if where:
         df = df.where(where)
     return {r[0]: int(r[1]) for r in df.groupBy("_source_file").count().collect()}
+
+
+def last_commit_metrics(spark: SparkSession, path: str) -> dict[str, str]:
+    """operationMetrics of a Delta table's latest commit (e.g. numOutputRows of a write)."""
+    from delta.tables import DeltaTable
+
+    row = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").collect()[0]
+    return dict(row["operationMetrics"] or {})

@@ -12,8 +12,16 @@ from pyspark.sql import functions as F
 _SPAN = 1 << 30
 
 
+@lru_cache(maxsize=4096)
+def _salt(seed: int, salt: str) -> int:
+    import zlib
+
+    return zlib.crc32(f"{seed}:{salt}".encode()) - (1 << 31)
+
+
 def _hash(seed: int, salt: str, *parts: Column) -> Column:
-    return F.xxhash64(F.lit(seed), F.lit(salt), *parts)
+    # One int literal for (seed, salt): cheaper per row than hashing the salt's characters.
+    return F.xxhash64(F.lit(_salt(seed, salt)), *parts)
 
 
 def uniform(seed: int, salt: str, *parts: Column) -> Column:

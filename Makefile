@@ -1,0 +1,57 @@
+# Consolidation lakehouse. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# Common knobs, passed through to every job as Hydra overrides.
+SCALE  ?=
+SEED   ?=
+ENV    ?=
+BATCH  ?=
+ONLY   ?=
+ARGS   ?=
+OVERRIDES := $(if $(SCALE),scale=$(SCALE)) $(if $(SEED),seed=$(SEED)) $(if $(ENV),env=$(ENV)) \
+             $(if $(BATCH),batch=$(BATCH)) $(if $(ONLY),only=[$(ONLY)]) $(ARGS)
+
+.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@echo "  knobs: SCALE=0.002 SEED=42 ENV=local|cluster BATCH=0 ONLY=src1,src2 ARGS='key=value ...'"
+
+check-java: ## Fail clearly unless Java 17 or newer is installed
+	@command -v java >/dev/null || { echo "error: Java 17+ is required (java not found on PATH)" >&2; exit 1; }
+	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2}' | cut -d. -f1); \
+	 if [ -z "$$v" ] || [ "$$v" -lt 17 ]; then echo "error: Java 17+ is required, found '$$v'" >&2; exit 1; fi
+
+setup: check-java ## Create .venv and install the project with its test tools
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@echo "setup: ok ($$($(PY) -c 'import pyspark, delta; print("pyspark", pyspark.__version__)'))"
+
+generate: ## Generate the 16 dirty sources + truth (SCALE, SEED, BATCH, ONLY)
+	$(PY) -m jobs.generate $(OVERRIDES)
+
+bronze: ## Ingest landing (files + database) into bronze Delta tables
+	$(PY) -m jobs.bronze $(OVERRIDES)
+
+run: generate bronze ## Everything that exists so far, end to end, at the default small scale
+
+test: ## Run the test suite (starts a throwaway PostgreSQL for the database tests)
+	@set -e; if env_lines=$$(scripts/pg.sh start); then eval "$$env_lines"; \
+	  else echo "test: no PostgreSQL server available; its tests will be skipped" >&2; fi; \
+	  status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; scripts/pg.sh stop; exit $$status
+
+test-fast: ## Unit tests only (no end-to-end runs)
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+bench-generate: ## Benchmark the generator: records/s and peak memory to JSON (SCALE>=0.01)
+	$(PY) -m jobs.bench stage=generate $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
+
+bench: bench-generate ## All benchmarks that exist so far
+
+clean: ## Remove generated data (data/) and caches
+	rm -rf data spark-warehouse metastore_db derby.log .pytest_cache

@@ -1,0 +1,199 @@
+"""End-to-end generation at a tiny scale: formats read back, truth, fault-rate floors, determinism,
+the database source on SQLite (and PostgreSQL when available), incremental batches."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+
+import pytest
+from pyspark.sql import functions as F
+
+from lakehouse import io
+from lakehouse.config import selected_sources
+from lakehouse.simulate.runner import fault_rates, generate
+
+pytestmark = pytest.mark.slow
+SCALE = "scale=0.0003"
+
+
+@pytest.fixture(scope="module")
+def generated(spark, tmp_path_factory):
+    from lakehouse.config import compose
+    from tests.conftest import TINY_SPARK
+
+    root = tmp_path_factory.mktemp("gen")
+    cfg = compose([*TINY_SPARK, SCALE, f"paths.root={root}"])
+    results = generate(spark, cfg, log=lambda *_: None)
+    return cfg, {r.source: r for r in results}
+
+
+def test_all_sixteen_sources_land_with_truth(generated):
+    cfg, results = generated
+    assert len(results) == 16
+    assert {r.format for r in results.values()} == {"csv", "json", "xml", "parquet", "jdbc"}
+    for name, r in results.items():
+        assert r.records > 0, name
+        assert os.path.isdir(f"{cfg.paths.truth}/{name}/batch-00000")
+        if r.format != "jdbc":
+            assert io.landing_files(cfg.paths.landing, name, 0), name
+    assert not glob.glob(f"{cfg.paths.landing}/**/truth*", recursive=True)
+
+
+def _read(spark, spec, cfg):
+    files = [f for f in io.landing_files(cfg.paths.landing, spec.name, 0)
+             if os.path.getsize(f) > 0 and "_resent" not in f]
+    if spec.format == "csv":
+        return spark.read.options(**spec.reader).option("mode", "PERMISSIVE").csv(files)
+    if spec.format == "json":
+        return spark.read.json(files)
+    if spec.format == "xml":
+        return spark.read.format("xml").option("rowTag", spec.row_tag).load(files)
+    if spec.format == "parquet":
+        return spark.read.parquet(*files)
+    db = io.Database.from_config(cfg.database)
+    return io.read_database(spark, spec, db)
+
+
+def test_every_format_reads_back(spark, generated):
+    import json
+
+    cfg, results = generated
+    truncated = set()
+    for path in glob.glob(f"{cfg.paths.truth}/_file_faults/*.jsonl"):
+        truncated |= {json.loads(line)["source"] for line in open(path) if '"truncated_file"' in line}
+    for spec in selected_sources(cfg):
+        if spec.name in truncated and spec.format in ("parquet", "xml"):
+            continue  # a cut-off Parquet or XML file is unreadable by design; bronze quarantines it
+        df = _read(spark, spec, cfg)
+        assert spec.key in df.columns, (spec.name, df.columns)
+        assert df.count() >= 0.6 * results[spec.name].records, spec.name
+
+
+def test_legacy_encoding_decodes_to_vietnamese(spark, generated):
+    cfg, _ = generated
+    spec = next(s for s in selected_sources(cfg) if s.name == "driving_licences")
+    raw = open(io.landing_files(cfg.paths.landing, spec.name, 0)[0], "rb").read()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    text = raw.decode("cp1258")
+    import unicodedata
+    assert "Nguyễn" in unicodedata.normalize("NFC", text)
+    names = _read(spark, spec, cfg).select("HO_TEN").limit(200).collect()
+    assert any("Nguyễn" in unicodedata.normalize("NFC", r[0] or "") for r in names)
+
+
+def test_csv_dialects(generated):
+    cfg, _ = generated
+    first = open(io.landing_files(cfg.paths.landing, "id_card", 0)[0], "rb").read(3)
+    assert first == b"\xef\xbb\xbf"  # UTF-8 byte-order mark
+    header = open(io.landing_files(cfg.paths.landing, "vehicle_registration", 0)[0], encoding="utf-8").readline()
+    assert header.count("|") >= 10
+
+
+def test_default_fault_rates_meet_the_floors(spark, generated):
+    cfg, _ = generated
+    truth = spark.read.parquet(f"{cfg.paths.truth}/*/batch-00000").where("entity_type = 'person'")
+    per_source = truth.groupBy("source").agg(
+        F.count("*").alias("n"),
+        F.avg(F.exists("faults", lambda f: f.isin("missing_id", "cmnd_only", "id_lost_zero", "id_separators"))
+              .cast("int")).alias("no_cccd"),
+        F.avg(F.exists("faults", lambda f: f.startswith("name_")).cast("int")).alias("name"),
+        F.avg(F.exists("faults", lambda f: f.startswith("date_")).cast("int")).alias("date"),
+        F.avg(F.array_contains("faults", "near_duplicate").cast("int")).alias("near"),
+    ).collect()
+    for r in per_source:
+        if r["source"] == "population_registry":
+            continue
+        spec = next(s for s in selected_sources(cfg) if s.name == r["source"])
+        if "cccd" in spec.columns:
+            assert r["no_cccd"] >= 0.10, r
+        if "full_name" in spec.columns:
+            assert r["name"] >= 0.20, r
+        if "birth_date" in spec.columns:
+            assert r["date"] >= 0.05, r
+        assert r["near"] >= 0.015, r  # configured 2.5%, tolerance for small samples
+
+
+def test_fault_rates_match_configuration(spark, generated):
+    cfg, _ = generated
+    spec = next(s for s in selected_sources(cfg) if s.name == "health_insurance")
+    rates = fault_rates(cfg, spec)
+    truth = spark.read.parquet(f"{cfg.paths.truth}/health_insurance/batch-00000")
+    n = truth.count()
+    for fault in ("missing_id", "name_no_diacritics", "name_old_tone", "date_swap", "phone_old11"):
+        got = truth.where(F.array_contains("faults", fault)).count() / n
+        sd = (rates[fault] * (1 - rates[fault]) / n) ** 0.5
+        assert abs(got - rates[fault]) <= 4 * sd + 0.002, (fault, got, rates[fault])
+
+
+def test_faults_are_visible_in_the_landing_data(spark, generated):
+    cfg, _ = generated
+    truth = spark.read.parquet(f"{cfg.paths.truth}/health_insurance/batch-00000")
+    landed = spark.read.json(f"{cfg.paths.landing}/health_insurance/batch-00000/*p0*.jsonl")
+    joined = landed.join(truth, landed["ma_the"] == truth["record_key"])
+    ascii_names = joined.where(F.array_contains("faults", "name_no_diacritics")).select("chu_the.ho_ten").collect()
+    assert ascii_names and all(r[0].isascii() for r in ascii_names)
+    missing = joined.where(F.array_contains("faults", "missing_id")).select("chu_the.so_dinh_danh").collect()
+    assert missing and all(r[0] is None for r in missing)
+
+
+def _digest(paths):
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        h.update(open(p, "rb").read())
+    return h.hexdigest()
+
+
+def test_generation_is_deterministic(spark, make_cfg, tmp_path):
+    digests = []
+    for run in ("a", "b"):
+        cfg = make_cfg(SCALE, "only=[id_card,health_insurance]", root=tmp_path / run)
+        generate(spark, cfg, log=lambda *_: None)
+        digests.append(_digest(glob.glob(f"{cfg.paths.landing}/*/batch-00000/*")))
+    assert digests[0] == digests[1]
+    other = make_cfg(SCALE, "only=[id_card]", "seed=43", root=tmp_path / "c")
+    generate(spark, other, log=lambda *_: None)
+    assert _digest(glob.glob(f"{other.paths.landing}/id_card/batch-00000/*")) != \
+        _digest(glob.glob(f"{tmp_path}/a/landing/id_card/batch-00000/*"))
+
+
+def test_incremental_batch_has_inserts_updates_deletes_and_schema_change(spark, make_cfg):
+    cfg = make_cfg(SCALE, "only=[enterprise_tax,health_insurance]")
+    generate(spark, cfg, log=lambda *_: None)
+    cfg1 = make_cfg(SCALE, "only=[enterprise_tax,health_insurance]", "batch=1")
+    generate(spark, cfg1, log=lambda *_: None)
+    ops = {r[0] for r in spark.read.parquet(f"{cfg.paths.truth}/health_insurance/batch-00001").select("op").collect()}
+    assert ops == {"I", "U", "D"}
+    header0 = open(io.landing_files(cfg.paths.landing, "enterprise_tax", 0)[0]).readline().strip().split(",")
+    header1 = open(io.landing_files(cfg.paths.landing, "enterprise_tax", 1)[0]).readline().strip().split(",")
+    assert "so_ngay_nop_cham" in header1 and "so_ngay_nop_cham" not in header0
+    hi = spark.read.json(io.landing_files(cfg.paths.landing, "health_insurance", 1))
+    assert "email" in hi.select("chu_the.*").columns
+
+
+@pytest.mark.postgres
+def test_database_source_on_postgres(spark, make_cfg):
+    cfg = make_cfg(SCALE, "only=[social_insurance]", "database.kind=postgres")
+    generate(spark, cfg, log=lambda *_: None)
+    spec = selected_sources(cfg)[0]
+    db = io.Database.from_config(cfg.database)
+    df = io.read_database(spark, spec, db, bounds=(0, 10_000))
+    truth = spark.read.parquet(f"{cfg.paths.truth}/social_insurance/batch-00000").count()
+    assert df.count() == truth
+    cfg1 = make_cfg(SCALE, "only=[social_insurance]", "database.kind=postgres", "batch=1")
+    generate(spark, cfg1, log=lambda *_: None)
+    after = io.read_database(spark, spec, db)
+    assert after.where(F.col(spec.op) == "D").count() > 0
+    assert after.count() > truth
+
+
+def test_database_source_on_sqlite(spark, generated):
+    cfg, results = generated
+    spec = next(s for s in selected_sources(cfg) if s.name == "social_insurance")
+    db = io.Database.from_config(cfg.database)
+    assert db.kind == "sqlite"
+    df = io.read_database(spark, spec, db, bounds=(0, 100_000))
+    assert df.count() == results["social_insurance"].records
+    assert df.rdd.getNumPartitions() == db.partitions
