@@ -70,6 +70,10 @@ def fault_flags(world: World, spec: SourceSpec, rates: dict, key: Column, as_num
     flags["name_variant"] = (F.when(flags["name_mojibake"], "mojibake").when(flags["name_no_diacritics"], "ascii")
                              .when(flags["name_nfd"], "nfd").when(flags["name_old_tone"], "old_tone")
                              .otherwise("nfc"))
+    # The truth reports the text form actually written.
+    for fault, variant in (("name_mojibake", "mojibake"), ("name_no_diacritics", "ascii"), ("name_nfd", "nfd"),
+                           ("name_old_tone", "old_tone")):
+        flags[fault] = flags["name_variant"] == variant
     if as_number:
         flags["id_lost_zero"] = F.lit(True)
     return flags
