@@ -695,7 +695,11 @@ def _ward_frame(spark: SparkSession) -> DataFrame:
         "ward_code", "ward_name", "district_code", "district_name", "province_code", "province_name",
         "new_ward_code", "new_ward_name", "new_province_code", "new_province_name")] + [("ward_split", BooleanType())]
     schema = StructType([StructField(n, t) for n, t in fields])
-    return spark.createDataFrame([tuple(w[n] for n, _ in fields) for w in geo.wards], schema)
+    import pyarrow as pa
+
+    # Through Arrow the table becomes a JVM-side relation: no Python worker at query time.
+    table = pa.Table.from_pylist([{n: w[n] for n, _ in fields} for w in geo.wards])
+    return spark.createDataFrame(table.to_pandas(), schema)
 
 
 def _has_filter(gen: dict) -> bool:
