@@ -15,7 +15,7 @@ ARGS   ?=
 OVERRIDES := $(if $(SCALE),scale=$(SCALE)) $(if $(SEED),seed=$(SEED)) $(if $(ENV),env=$(ENV)) \
              $(if $(BATCH),batch=$(BATCH)) $(if $(ONLY),only=[$(ONLY)]) $(ARGS)
 
-.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench clean
+.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench-bronze bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -51,7 +51,10 @@ test-fast: ## Unit tests only (no end-to-end runs)
 bench-generate: ## Benchmark the generator: records/s and peak memory to JSON (SCALE>=0.01)
 	$(PY) -m jobs.bench stage=generate $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
 
-bench: bench-generate ## All benchmarks that exist so far
+bench-bronze: ## Benchmark bronze on generated landing data: rows/s and peak memory to JSON (SCALE>=0.01)
+	$(PY) -m jobs.bench stage=bronze $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
+
+bench: bench-generate bench-bronze ## All benchmarks that exist so far
 
 clean: ## Remove generated data (data/) and caches
 	rm -rf data spark-warehouse metastore_db derby.log .pytest_cache

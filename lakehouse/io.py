@@ -436,18 +436,26 @@ def sql_in(column: str, values: Iterable[Any]) -> str:
     return f"`{column}` IN ({items})" if vals else "false"
 
 
-def replace_delta(df: DataFrame, path: str, predicate: str, partition_by: list[str] | None = None) -> None:
+def replace_delta(df: DataFrame, path: str, predicate: str, stats_columns: Iterable[str] = ()) -> None:
     """Atomically replace the rows matching `predicate` with `df` (Delta replaceWhere), creating the
     table on first use; new columns are added by schema evolution. Re-running the same replace gives
-    the same table, which is what makes bronze idempotent and safe to kill."""
-    if not delta_exists(df.sparkSession, path):
-        writer = df.write.format("delta").mode("append")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        writer.save(path)
-        return
+    the same table, which is what makes bronze idempotent and safe to kill. `stats_columns` limits
+    Delta's per-file statistics to those columns (collecting them on dozens of raw string columns
+    costs more than the write itself)."""
+    spark = df.sparkSession
+    if not delta_exists(spark, path):
+        df.limit(0).write.format("delta").mode("append").save(path)
+        cols = ",".join(stats_columns)
+        if cols:
+            spark.sql(f"ALTER TABLE delta.`{_qualified(path)}` "
+                      f"SET TBLPROPERTIES ('delta.dataSkippingStatsColumns' = '{cols}')")
     (df.write.format("delta").mode("overwrite").option("replaceWhere", predicate)
      .option("mergeSchema", "true").save(path))
+
+
+def _qualified(path: str) -> str:
+    """SQL's delta.`path` needs an absolute path; object-store URIs pass through."""
+    return path if "://" in path or path.startswith("/") else os.path.abspath(path)
 
 
 def append_delta(df: DataFrame, path: str) -> None:
