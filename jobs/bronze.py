@@ -1,7 +1,7 @@
 """Land every source in bronze: new landing files and database increments -> bronze/<source>.
 
     python -m jobs.bronze                       # all sources
-    python -m jobs.bronze only=[id_card] +bronze.max_error_rate=0.1
+    python -m jobs.bronze only=[id_card] bronze.max_error_rate=0.1
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def fault_flags(world: World, spec: SourceSpec, rates: dict, key: Column, as_num
 
 # --- kind builders: canonical field -> rendered column --------------------------------------------
 
-def _person_fields(c: Ctx, p: dict, tokens_salt: str = "", passport: bool = False) -> dict[str, Column]:
+def _person_fields(c: Ctx, p: dict, passport: bool = False) -> dict[str, Column]:
     legacy = c.gen.get("legacy_text") is not None
     tokens = (F.col("t_0"), F.col("t_1"), F.col("t_2"))
     codes = c.gen.get("sex_codes", {"M": "Nam", "F": "Nữ"})
