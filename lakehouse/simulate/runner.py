@@ -70,11 +70,8 @@ def generate(spark: SparkSession, cfg: DictConfig, log=print) -> list[SourceResu
         truth_path = f"{cfg.paths.truth}/{spec.name}/batch-{world.batch:05d}"
         if spec.is_database:
             db = io.Database.from_config(cfg.database)
-            landing = formats.landing_columns(df).persist()
-            records = landing.count()
-            io.write_database_batch(landing, spec, db, world.batch)
-            landing.unpersist()
-            files, size = 0, 0
+            io.write_database_batch(formats.landing_columns(df), spec, db, world.batch)
+            files, size, records = 0, 0, -1
         else:
             out = io.batch_dir(cfg.paths.landing, spec.name, world.batch)
             payload = {"csv": lambda: formats.csv_lines(df, spec), "json": lambda: formats.json_lines(df)} \

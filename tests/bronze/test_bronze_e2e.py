@@ -14,7 +14,7 @@ from lakehouse.bronze import BronzeError, run_bronze
 from lakehouse.config import selected_sources
 from tests.bronze import landing as L
 
-LENIENT = "+bronze.max_error_rate=0.9"
+LENIENT = "bronze.max_error_rate=0.9"
 
 
 def spec_of(cfg, name):

@@ -59,13 +59,13 @@ def wait_for(pattern: str, proc: subprocess.Popen, timeout: float = 180) -> None
 @pytest.mark.slow
 def test_kill_and_rerun_equals_clean_run(spark, make_cfg, tmp_path):
     only = f"only=[{','.join(SOURCES)}]"
-    killed = make_cfg(only, "+bronze.max_error_rate=0.9", root=tmp_path / "killed")
-    clean = make_cfg(only, "+bronze.max_error_rate=0.9", root=tmp_path / "clean")
+    killed = make_cfg(only, "bronze.max_error_rate=0.9", root=tmp_path / "killed")
+    clean = make_cfg(only, "bronze.max_error_rate=0.9", root=tmp_path / "clean")
     write_landing(killed)
     shutil.copytree(killed.paths.landing, clean.paths.landing)
 
     cmd = [sys.executable, "-m", "jobs.bronze", f"paths.root={tmp_path / 'killed'}", only, "spark=tiny",
-           "spark_master='local[2]'", "+bronze.max_error_rate=0.9", "+bronze.pause_after_write_s=6"]
+           "spark_master='local[2]'", "bronze.max_error_rate=0.9", "bronze.pause_after_write_s=6"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # first source fully done (logged); second source's data committed, its log not yet written

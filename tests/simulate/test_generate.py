@@ -103,17 +103,40 @@ def test_default_fault_rates_meet_the_floors(spark, generated):
         F.avg(F.exists("faults", lambda f: f.startswith("date_")).cast("int")).alias("date"),
         F.avg(F.array_contains("faults", "near_duplicate").cast("int")).alias("near"),
     ).collect()
+    def floor(target, n):  # the floor, less two standard errors of a sample of n records
+        return target - 2 * (target * (1 - target) / n) ** 0.5
+
     for r in per_source:
         if r["source"] == "population_registry":
             continue
         spec = next(s for s in selected_sources(cfg) if s.name == r["source"])
         if "cccd" in spec.columns:
-            assert r["no_cccd"] >= 0.10, r
+            assert r["no_cccd"] >= floor(0.10, r["n"]), r
         if "full_name" in spec.columns:
-            assert r["name"] >= 0.20, r
+            assert r["name"] >= floor(0.20, r["n"]), r
         if "birth_date" in spec.columns:
-            assert r["date"] >= 0.05, r
-        assert r["near"] >= 0.015, r  # configured 2.5%, tolerance for small samples
+            assert r["date"] >= floor(0.05, r["n"]), r
+        assert r["near"] >= floor(0.02, r["n"]), r
+
+
+def test_configured_default_rates_are_above_the_floors(generated):
+    """The expected share of each fault family, from the configured rates, clears the floor."""
+    cfg, _ = generated
+
+    def union(*rates):
+        miss = 1.0
+        for x in rates:
+            miss *= 1 - x
+        return 1 - miss
+
+    for spec in selected_sources(cfg):
+        if spec.name == "population_registry":
+            continue
+        r = fault_rates(cfg, spec)
+        assert union(r["missing_id"], r["cmnd_only"], r["id_lost_zero"], r["id_separators"]) >= 0.10, spec.name
+        assert union(*[v for k, v in r.items() if k.startswith("name_")]) >= 0.20, spec.name
+        assert union(*[v for k, v in r.items() if k.startswith("date_") and k != "date_format"]) >= 0.05, spec.name
+        assert r["near_duplicate"] >= 0.02, spec.name
 
 
 def test_fault_rates_match_configuration(spark, generated):

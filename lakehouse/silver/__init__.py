@@ -1,0 +1,1 @@
+"""Silver layer: standardise, validate, deduplicate and merge per-source entities."""

@@ -1,0 +1,883 @@
+"""Silver standardisers: pure ``Column -> Column`` functions built only from Spark native functions.
+
+Every rule implements a fact from ``shared/docs/DOMAIN.md`` (cited in each docstring). No Python
+UDFs: lookup tables are computed once in Python (``functools.lru_cache``) from
+:mod:`lakehouse.reference` and ``unicodedata``, then embedded as literal maps / regexes /
+``translate`` tables. Every standardiser is idempotent on its canonical output field.
+
+Two Spark details shape the code:
+
+* Spark 4 raises ``MALFORMED_CHARACTER_CODING`` from ``encode``/``decode`` on unmappable input
+  (``spark.sql.legacy.codingErrorAction`` is off), and Java's windows-1252 has no mapping for the
+  five undefined bytes 0x81 0x8D 0x8F 0x90 0x9D, which the mojibake of Đ Á Í Ý ề ọ ỏ Ố ờ contains.
+  So mojibake is repaired by translating the cp1252-specific characters back to their byte values
+  (U+0080..U+009F), encoding with ISO-8859-1 (exact byte images, never fails on U+0000..U+00FF)
+  and keeping the result only when ``try_validate_utf8`` accepts it.
+* Catalyst expressions are trees, so a value used several times by later steps is copied. To keep
+  plans small, multi-step rules bind an intermediate value once with :func:`_let` (a one-element
+  ``transform``), which is evaluated without code generation but avoids exponential plan growth.
+
+TODO (performance): at 200k rows these native columns are NOT yet faster than the Python-UDF
+baseline for names, dates and tax codes (see ``udf_baseline.compare``). The fix is to compute each
+canonical value with a linear ``regexp_replace`` chain (no CASE WHEN around shared subtrees) so
+codegen can run and share it, and to drop the interpreted ``_let`` binding.
+
+Known limitation: upper-cased mojibake ("NGUYá»…N" upper-cased after mis-decoding) is not repaired;
+the bytes are partly lost and the name is then not idempotent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from functools import lru_cache
+from typing import Callable, Mapping
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from lakehouse import reference
+from lakehouse.reference import text
+
+__all__ = [
+    "GSO_PROVINCE_CODES",
+    "TAX_WEIGHTS",
+    "admin_units_frame",
+    "expand_address_abbreviations",
+    "fold",
+    "new_units_frame",
+    "nfc",
+    "parse_date",
+    "repair_mojibake",
+    "standardise_address",
+    "standardise_cccd",
+    "standardise_cmnd",
+    "standardise_ethnicity",
+    "standardise_insurance_number",
+    "standardise_name",
+    "standardise_phone",
+    "standardise_sex",
+    "standardise_tax_code",
+    "to_new_tone",
+    "unit_key",
+]
+
+ColumnOrName = Column | str
+
+#: DOMAIN.md "Citizen identity number": the 63-province-era GSO codes, with a leading "0".
+GSO_PROVINCE_CODES: tuple[str, ...] = tuple(f"0{c}" for c in (
+    "01 02 04 06 08 10 11 12 14 15 17 19 20 22 24 25 26 27 30 31 33 34 35 36 37 38 40 42 44 45 46 "
+    "48 49 51 52 54 56 58 60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 94 95 96"
+).split())
+
+#: DOMAIN.md "Tax code (MST)": weights over the first nine digits.
+TAX_WEIGHTS: tuple[int, ...] = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+
+_COMBINING = "[\u0300-\u036f]"
+_TONES = ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+def _col(c: ColumnOrName) -> Column:
+    return F.col(c) if isinstance(c, str) else c
+
+
+#: When True, :func:`_let` binds values through a one-element ``transform``: small plans, but
+#: higher-order functions run interpreted. When False the value is inlined and left to codegen's
+#: subexpression elimination, which does not reach into CASE WHEN branches; inlining measured
+#: slower (tax codes 5k vs 72k rows/s in ``udf_baseline.compare``). Both are slower than the
+#: Python-UDF baseline for names, dates and tax codes: see the TODO in the module docstring.
+MATERIALISE_LETS = True
+
+
+def _let(value: Column, fn: Callable[[Column], Column], materialise: bool | None = None) -> Column:
+    """Bind ``value`` and pass it to ``fn``, like SQL ``LET`` (see :data:`MATERIALISE_LETS`)."""
+    if materialise if materialise is not None else MATERIALISE_LETS:
+        return F.transform(F.array(value), fn)[0]
+    return fn(value)
+
+
+def _rx_class(chars: str) -> str:
+    return "".join(f"\\x{{{ord(c):X}}}" for c in sorted(set(chars)))
+
+
+def _literal_map(pairs: Mapping[str, str] | list[tuple[str, str]]) -> Column:
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    return F.create_map(*itertools.chain.from_iterable((F.lit(k), F.lit(v)) for k, v in items))
+
+
+def _blank_to_null(c: Column) -> Column:
+    return F.when(F.length(c) > 0, c)
+
+
+# --------------------------------------------------------------------------- Vietnamese tables
+
+@lru_cache(maxsize=None)
+def _vi_letters() -> tuple[str, ...]:
+    """Every precomposed Vietnamese letter (lower and upper), plus đ/Đ."""
+    out = []
+    for base in "aăâeêioôơuưy":
+        for tone in ("",) + _TONES:
+            ch = unicodedata.normalize("NFC", base + tone)
+            out += [ch, ch.upper()]
+    return tuple(dict.fromkeys(out + ["đ", "Đ"]))
+
+
+@lru_cache(maxsize=None)
+def _nfc_table() -> tuple[tuple[str, str], ...]:
+    """Decomposed / half-decomposed (Windows-1258) / mis-ordered clusters -> NFC letter.
+
+    Generated from ``unicodedata``: for each Vietnamese letter, its base letter followed by every
+    ordering of its marks, and every partly composed letter followed by the remaining marks.
+    """
+    table: dict[str, str] = {}
+    for ch in _vi_letters():
+        d = unicodedata.normalize("NFD", ch)
+        base, marks = d[0], d[1:]
+        if not marks:
+            continue
+        for r in range(0, len(marks)):
+            for subset in itertools.combinations(marks, r):
+                head = unicodedata.normalize("NFC", base + "".join(subset))
+                if len(head) != 1:
+                    continue
+                rest = list(marks)
+                for m in subset:
+                    rest.remove(m)
+                for perm in itertools.permutations(rest):
+                    table.setdefault(head + "".join(perm), ch)
+    return tuple(table.items())
+
+
+@lru_cache(maxsize=None)
+def _fold_translate() -> tuple[str, str]:
+    """(src, dst) for ``translate``: accented capitals -> ASCII capitals, combining marks deleted."""
+    src, dst = [], []
+    for cp in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)):
+        ch = chr(cp)
+        if not ch.isupper():
+            continue
+        plain = text.strip_diacritics(ch)
+        if len(plain) == 1 and plain.isascii() and plain != ch:
+            src.append(ch)
+            dst.append(plain.upper())
+    marks = "".join(chr(c) for c in range(0x300, 0x370))
+    return "".join(src) + marks, "".join(dst)
+
+
+@lru_cache(maxsize=None)
+def _mojibake_tables() -> tuple[str, str, str]:
+    """(cp1252 specials, their byte values as U+0080..U+009F, regex telltale of UTF-8-as-cp1252)."""
+    table = [bytes([i]).decode("cp1252", errors="ignore") or chr(i) for i in range(256)]
+    specials = "".join(table[i] for i in range(0x80, 0xA0) if table[i] != chr(i))
+    byte_chars = "".join(chr(i) for i in range(0x80, 0xA0) if table[i] != chr(i))
+    cont = _rx_class("".join(table[i] for i in range(0x80, 0xC0)))
+    lead2 = _rx_class("".join(table[i] for i in range(0xC2, 0xE0)))
+    lead3 = _rx_class("".join(table[i] for i in range(0xE0, 0xF0)))
+    telltale = f"[{lead2}][{cont}]|[{lead3}][{cont}][{cont}]"
+    return specials, byte_chars, telltale
+
+
+@lru_cache(maxsize=None)
+def _tone_rules() -> tuple[tuple[str, str], ...]:
+    """(regex, replacement) pairs moving the tone from the 2nd to the 1st vowel of oa/oe/uy.
+
+    Same rule as ``text.to_new_tone``: only at the end of a syllable (no letter follows), never
+    after another vowel, and ``uy`` never after ``q``.
+    """
+    vowels = _rx_class("".join(ch for ch in _vi_letters()
+                               if text.strip_diacritics(ch).lower() in "aeiouy"))
+    rules = []
+    for old, new in text._OLD_TO_NEW.items():  # case variants of ("oà", "òa"), ...
+        before = vowels + ("qQ" if old[0] in "uU" else "")
+        rules.append((f"(?<![{before}]){old}(?![\\p{{L}}\\p{{M}}])", new))
+    return tuple(rules)
+
+
+@lru_cache(maxsize=None)
+def _tone_telltale() -> str:
+    olds = "".join(sorted({k[1] for k in text._OLD_TO_NEW}))
+    return f"[oOuU][{olds}](?![\\p{{L}}\\p{{M}}])"
+
+
+# --------------------------------------------------------------------------- text primitives
+
+def repair_mojibake(col: ColumnOrName) -> Column:
+    """Undo UTF-8 bytes mis-read as cp1252 ("Nguyá»…n" -> "Nguyễn"); DOMAIN.md "Legacy encodings".
+
+    Applied only when the value contains a UTF-8-as-cp1252 telltale (a lead byte image such as
+    "Ã"/"Ä"/"Æ"/"á" followed by continuation-byte images such as "»"/"º"). The repair maps every
+    character back to its cp1252 byte and decodes the bytes as UTF-8; if they are not valid UTF-8
+    (or contain characters outside cp1252) the value is returned unchanged. Repairs twice, so
+    doubly mis-decoded text is fixed and the function stays idempotent on it.
+    """
+    specials, byte_chars, telltale = _mojibake_tables()
+
+    def once(s: Column) -> Column:
+        latin = F.regexp_replace(F.translate(s, specials, byte_chars), "[^\\x00-\\xff]", "\u00ff")
+        fixed = F.try_validate_utf8(F.encode(latin, "ISO-8859-1").cast("string"))
+        return F.when(s.rlike(telltale), F.coalesce(fixed, s)).otherwise(s)
+
+    return _let(_col(col).cast("string"), lambda s: _let(once(s), once))
+
+
+def nfc(col: ColumnOrName) -> Column:
+    """Compose decomposed Vietnamese letters into NFC; DOMAIN.md "Composed vs decomposed Unicode".
+
+    Spark has no ``normalize()``. Only values containing a combining mark (U+0300..U+036F) take
+    the slow path: split into clusters (a base character plus its combining marks) and replace
+    each multi-character cluster through a literal map generated from ``unicodedata`` (NFD forms,
+    Windows-1258 half-decomposed forms, any mark order). Already-NFC text is returned as is.
+    """
+    s = _col(col).cast("string")
+    table = _literal_map(list(_nfc_table()))
+    composed = F.array_join(F.transform(
+        F.split(s, f"(?={_COMBINING.replace('[', '[^', 1)})"),
+        lambda p: F.when(F.length(p) > 1, F.coalesce(F.try_element_at(table, p), p)).otherwise(p)), "")
+    return F.when(s.rlike(_COMBINING), composed).otherwise(s)
+
+
+def to_new_tone(col: ColumnOrName) -> Column:
+    """Canonical NEW tone placement: hoà->hòa, thuỷ->thủy, khoẻ->khỏe, Thuý->Thúy.
+
+    DOMAIN.md "Old vs new tone placement" (this project's canonical style). Same rule as
+    ``lakehouse.reference.text.to_new_tone``: only oa/oe/uy at the end of a syllable, not after
+    another vowel, ``uy`` not after ``q`` (quý stays). Input must be NFC.
+    """
+    s = _col(col)
+    out = s
+    for pattern, repl in _tone_rules():
+        out = F.regexp_replace(out, pattern, repl)
+    return F.when(s.rlike(_tone_telltale()), out).otherwise(s)
+
+
+def fold(col: ColumnOrName) -> Column:
+    """Matching key: upper case, no diacritics, Đ->D, single spaces, trimmed.
+
+    DOMAIN.md "Stripped diacritics" (Đ is not decomposed by NFD, so it is mapped explicitly).
+    Input should be NFC; stray combining marks are deleted.
+    """
+    src, dst = _fold_translate()
+    return F.trim(F.regexp_replace(F.translate(F.upper(_col(col)), src, dst), "\\s+", " "))
+
+
+def _clean_text(col: ColumnOrName) -> Column:
+    """mojibake repair -> NFC -> whitespace collapsed and trimmed (empty -> null)."""
+    return _let(repair_mojibake(col), lambda r: _blank_to_null(
+        F.trim(F.regexp_replace(nfc(r), "[\\s\u00a0]+", " "))))
+
+
+# --------------------------------------------------------------------------- names
+
+@lru_cache(maxsize=None)
+def _name_alternation(kind: str) -> str:
+    rows = reference.surnames() if kind == "surname" else \
+        list(reference.middle_names("M")) + list(reference.middle_names("F"))
+    forms = set()
+    for r in rows:
+        n = str(r["name"])
+        for v in (n, text.to_new_tone(n), text.strip_diacritics(n)):
+            forms.add(v[:1].upper() + v[1:].lower())
+    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
+
+
+def standardise_name(col: ColumnOrName) -> Column:
+    """Standardise a Vietnamese personal name.
+
+    Returns ``struct<name, name_folded, order_swapped, mojibake_repaired, was_decomposed,
+    old_tone, no_diacritics>``. Steps (DOMAIN.md "Text faults seen in Vietnamese personal data"):
+
+    1. repair UTF-8-as-cp1252 mojibake ("Nguyá»…n" -> "Nguyễn");
+    2. compose to NFC (NFD and Windows-1258 half-decomposed input);
+    3. collapse spaces, trim, Title Case per word (Vietnamese capitals: "ĐẶNG" -> "Đặng");
+    4. canonical NEW tone placement at oa/oe/uy syllable ends (Hoà -> Hòa, Thuý -> Thúy);
+    5. reversed order (given name ... surname): when the LAST token is a known surname
+       (``reference.surnames()``, with or without diacritics) and the FIRST is not, the surname is
+       moved first and ``order_swapped`` is set. If the first remaining token is not a known
+       middle name but the second is ("Hòa Thị Nguyễn"), the given name goes last
+       ("Nguyễn Thị Hòa"); otherwise the order of the rest is kept ("Thị Hòa Nguyễn").
+       Surnames are never a match key on their own (Nguyễn ~38%): this only reorders.
+    6. ``name_folded``: upper case, no diacritics, Đ->D, single spaces, for matching.
+
+    ``no_diacritics`` marks names written without any diacritics (weaker evidence when matching).
+    """
+    raw = _col(col).cast("string")
+    sur, mid = _name_alternation("surname"), _name_alternation("middle")
+    swap = f"^(?!{sur} )\\S+( \\S+)* {sur}$"
+    given_first = f"^(?!{mid} )\\S+ {mid}( \\S+)* \\S+$"
+    _, _, moji = _mojibake_tables()
+
+    def build(v: Column) -> Column:
+        def reorder(t: Column) -> Column:
+            return (F.when(t.rlike(swap) & t.rlike(given_first),
+                           F.regexp_replace(t, "^(\\S+)((?: \\S+)*?) (\\S+)$", "$3$2 $1"))
+                    .when(t.rlike(swap), F.regexp_replace(t, "^(.*) (\\S+)$", "$2 $1"))
+                    .otherwise(t))
+
+        def result(name: Column, t: Column, i: Column) -> Column:
+            return F.struct(
+                name.alias("name"),
+                _blank_to_null(fold(name)).alias("name_folded"),
+                F.coalesce(t.rlike(swap), F.lit(False)).alias("order_swapped"),
+                F.coalesce(raw.rlike(moji), F.lit(False)).alias("mojibake_repaired"),
+                F.coalesce(raw.rlike(_COMBINING), F.lit(False)).alias("was_decomposed"),
+                F.coalesce(i != t, F.lit(False)).alias("old_tone"),
+                (name.isNotNull() & ~name.rlike("[^\\x00-\\x7f]")).alias("no_diacritics"))
+
+        return _let(F.initcap(v), lambda i: _let(to_new_tone(i), lambda t: _let(reorder(t), lambda n: result(n, t, i))))
+
+    return _let(_clean_text(raw), build)
+
+
+# --------------------------------------------------------------------------- dates
+
+_DATE_RULES: tuple[tuple[str, str], ...] = (
+    # "ngày 5 tháng 3 năm 1990" (folded: no diacritics, upper case)
+    (r"^NGAY\s*(\d{1,2})\s*THANG\s*(\d{1,2})\s*NAM\s*(\d{2}|\d{4})$", "$3-$2-$1"),
+    (r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$", "$3-$2-$1"),            # d/M/y, dd-MM-yyyy
+    (r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})(?:[ T].*)?$", "$1-$2-$3"),       # yyyy-MM-dd[ time]
+    (r"^(\d{4})(\d{2})(\d{2})$", "$1-$2-$3"),                                  # yyyyMMdd
+    (r"^(\d{1,2})[/.\-](\d{4})$", "$2-$1-0"),                                  # MM/yyyy
+    (r"^THANG\s*(\d{1,2})\s*NAM\s*(\d{4})$", "$2-$1-0"),                       # tháng 3 năm 1990
+    (r"^(\d{4})[/.\-](\d{1,2})$", "$1-$2-0"),                                  # yyyy-MM
+    (r"^(?:NAM\s*)?(\d{4})$", "$1-0-0"),                                       # yyyy
+)
+
+
+def parse_date(col: ColumnOrName) -> Column:
+    """Parse the date formats sources use. Returns ``struct<date, precision, flag>``.
+
+    DOMAIN.md "Dates": dd/MM/yyyy, d/M/yyyy, d/M/yy (pivot: yy > current yy -> 19yy, else 20yy),
+    yyyy-MM-dd (time part ignored), dd-MM-yyyy, yyyyMMdd, MM/yyyy, yyyy, and "ngày 5 tháng 3 năm
+    1990" with or without diacritics. A DATE column is accepted too (idempotence).
+
+    * precision: 'day', 'month' (00/MM/yyyy, MM/yyyy) or 'year'; null when unparsed.
+    * flag: 'year_only' (00/00/yyyy, yyyy); 'possible_year_only' (01/01/yyyy: ambiguous, kept as
+      year precision on 1 January); 'day_month_swapped' (month field > 12 and day field <= 12,
+      parsed swapped); 'impossible' (e.g. 31/02/2020, month 13 with day 13; date null);
+      'unparsed' (not a date format at all; date null).
+
+    Validation is arithmetic (days per month, leap years) before ``make_date``, so nothing raises
+    whether ANSI mode is on or off.
+    """
+    c = _col(col)
+    s = fold(F.regexp_replace(nfc(c.cast("string")), "[,]", " "))
+    canon = s
+    for pattern, repl in _DATE_RULES:
+        canon = F.regexp_replace(canon, pattern, repl)
+
+    def build(v: Column) -> Column:
+        ok = v.rlike(r"^\d{2,4}-\d{1,2}-\d{1,2}$")
+        ystr = F.split_part(v, F.lit("-"), F.lit(1))
+        y0 = ystr.try_cast("int")
+        cur = F.year(F.current_date()) % 100
+        y = F.when(F.length(ystr) == 2, F.when(y0 > cur, y0 + 1900).otherwise(y0 + 2000)) \
+            .when(F.length(ystr) == 4, y0)
+        m0 = F.split_part(v, F.lit("-"), F.lit(2)).try_cast("int")
+        d0 = F.split_part(v, F.lit("-"), F.lit(3)).try_cast("int")
+        swapped = (m0 > 12) & (d0 >= 1) & (d0 <= 12)
+        m = F.when(swapped, d0).otherwise(m0)
+        d = F.when(swapped, m0).otherwise(d0)
+        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+        mdays = F.element_at(F.array(*[F.lit(x) for x in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)]),
+                             F.when((m >= 1) & (m <= 12), m).otherwise(F.lit(1))) \
+            + F.when((m == 2) & leap, 1).otherwise(0)
+        year_ok = (y >= 1800) & (y <= 2200)
+        year_only = (m == 0) & (d == 0)
+        month_only = (d == 0) & (m >= 1) & (m <= 12)
+        day_ok = (m >= 1) & (m <= 12) & (d >= 1) & (d <= mdays)
+        valid = F.coalesce(ok & year_ok & (year_only | month_only | day_ok), F.lit(False))
+        date = F.when(valid, F.make_date(y, F.when(year_only, 1).otherwise(m), F.when(d == 0, 1).otherwise(d)))
+        precision = F.when(~valid, F.lit(None)).when(year_only | ((m == 1) & (d == 1)), "year") \
+            .when(month_only, "month").otherwise("day")
+        flag = (F.when(v.isNull(), F.lit(None))
+                .when(~F.coalesce(ok, F.lit(False)), "unparsed")
+                .when(~valid, "impossible")
+                .when(year_only, "year_only")
+                .when((m == 1) & (d == 1), "possible_year_only")
+                .when(swapped, "day_month_swapped"))
+        return F.struct(date.alias("date"), precision.alias("precision"), flag.alias("flag"))
+
+    return _let(_blank_to_null(canon), build)
+
+
+# --------------------------------------------------------------------------- CCCD / CMND
+
+def _id_digits(col: ColumnOrName) -> Column:
+    """Cast to string, drop a spreadsheet ".0" suffix, then spaces, dots, dashes, underscores."""
+    s = F.regexp_replace(_col(col).cast("string"), r"^\s*(\d+)\.0+\s*$", "$1")
+    return _blank_to_null(F.regexp_replace(s, r"[\s.\-_\u00a0]", ""))
+
+
+def _cccd_structure(v: Column) -> tuple[Column, Column, Column]:
+    """(province code valid, century/sex digit G valid, implied birth year) of a 12-digit string."""
+    prov_ok = F.substring(v, 1, 3).isin(*GSO_PROVINCE_CODES)
+    g = F.substring(v, 4, 1).try_cast("int")
+    g_ok = g.between(0, 5)
+    year = 1900 + F.floor(g / 2).cast("int") * 100 + F.substring(v, 5, 2).try_cast("int")
+    return prov_ok, g_ok, year
+
+
+def standardise_cccd(col: ColumnOrName, birth_date: ColumnOrName | None = None,
+                     sex_is_female: ColumnOrName | None = None) -> Column:
+    """Standardise and validate a 12-digit citizen ID (CCCD), layout ``PPP G YY RRRRRR``.
+
+    Returns ``struct<cccd, valid, reason, lost_leading_zero, province_code, is_female,
+    birth_year>``. DOMAIN.md "Citizen identity number":
+
+    * strip spaces, dots, dashes (and a spreadsheet ".0"); 11 digits -> restore the lost leading
+      zero (``lost_leading_zero``); 12 digits required;
+    * 9 digits is an old CMND, not a CCCD: cccd null, reason 'cmnd'; other lengths 'bad_length',
+      non-digits 'not_digits';
+    * ``PPP`` must be one of :data:`GSO_PROVINCE_CODES` ('bad_province'); G in 0..5
+      ('bad_century'; even = male, odd = female, 0/1 = 1900s, 2/3 = 2000s, 4/5 = 2100s);
+    * with ``birth_date``: century + YY must equal the birth year ('birth_year_mismatch');
+      with ``sex_is_female`` (boolean): G parity must agree ('sex_mismatch').
+
+    ``reason`` is the first failure, null when valid. There is no check digit. A structurally
+    failing 12-digit number is still returned in ``cccd`` (cleaned) so quarantine can show it.
+    """
+    bd = _col(birth_date) if birth_date is not None else F.lit(None).cast("date")
+    fem = _col(sex_is_female) if sex_is_female is not None else F.lit(None).cast("boolean")
+
+    def build(v: Column) -> Column:
+        digits = v.rlike(r"^\d+$")
+        n = F.length(v)
+        cccd = F.when(digits & (n == 12), v).when(digits & (n == 11), F.concat(F.lit("0"), v))
+        prov_ok, g_ok, year = _cccd_structure(cccd)
+        g_female = (F.substring(cccd, 4, 1).try_cast("int") % 2) == 1
+        birth_year = F.when(g_ok, year)
+        reason = (F.when(v.isNull(), "missing")
+                  .when(~digits, "not_digits")
+                  .when(n == 9, "cmnd")
+                  .when(cccd.isNull(), "bad_length")
+                  .when(~prov_ok, "bad_province")
+                  .when(~g_ok, "bad_century")
+                  .when(bd.isNotNull() & (F.year(bd) != birth_year), "birth_year_mismatch")
+                  .when(fem.isNotNull() & (fem != g_female), "sex_mismatch"))
+        return F.struct(cccd.alias("cccd"), reason.isNull().alias("valid"), reason.alias("reason"),
+                        (digits & (n == 11)).alias("lost_leading_zero"),
+                        F.when(prov_ok, F.substring(cccd, 1, 3)).alias("province_code"),
+                        F.when(g_ok, g_female).alias("is_female"), birth_year.alias("birth_year"))
+
+    return _let(_id_digits(col), build)
+
+
+def standardise_cmnd(col: ColumnOrName) -> Column:
+    """Standardise an old people's ID (CMND). Returns ``struct<cmnd, valid, kind, reason>``.
+
+    DOMAIN.md "The old 9-digit CMND": digits only; 9 digits ('cmnd9'), 8 digits -> leading zero
+    restored (spreadsheet fault), or 12 digits for the later 12-digit CMND ('cmnd12'). Its prefix
+    is the *issuing* province and ranges were reused, so a CMND is a weak identifier: never merge
+    on it alone (callers must treat ``valid`` as "well-formed", not "identifies a person").
+    """
+    def build(v: Column) -> Column:
+        digits = v.rlike(r"^\d+$")
+        n = F.length(v)
+        cmnd = F.when(digits & (n == 9), v).when(digits & (n == 8), F.concat(F.lit("0"), v)) \
+            .when(digits & (n == 12), v)
+        kind = F.when(cmnd.isNull(), F.lit(None)).when(n == 12, "cmnd12").otherwise("cmnd9")
+        reason = F.when(v.isNull(), "missing").when(~digits, "not_digits") \
+            .when(cmnd.isNull(), "bad_length")
+        return F.struct(cmnd.alias("cmnd"), reason.isNull().alias("valid"), kind.alias("kind"),
+                        reason.alias("reason"))
+
+    return _let(_id_digits(col), build)
+
+
+# --------------------------------------------------------------------------- tax codes
+
+def _mst_check_ok(code10: Column) -> tuple[Column, Column]:
+    """(prefix issuable: S mod 11 != 0, check digit correct) for a 10-digit string."""
+    s = sum(F.substring(code10, i + 1, 1).cast("int") * w for i, w in enumerate(TAX_WEIGHTS))
+    r = s % 11
+    return r != 0, (10 - r) == F.substring(code10, 10, 1).cast("int")
+
+
+def standardise_tax_code(col: ColumnOrName) -> Column:
+    """Standardise a tax code (MST). Returns ``struct<tax_code, kind, valid, reason>``.
+
+    DOMAIN.md "Tax code (MST)": layout ``PP SSSSSSS C`` with optional ``-BBB`` branch suffix.
+    Spaces and dots are removed; the canonical forms are 'dddddddddd' ('enterprise10'),
+    'dddddddddd-BBB' ('branch13', also written without the dash) and 'dddddddddddd'
+    ('personal12': since 1 July 2025 individuals use their 12-digit personal ID, validated with
+    the CCCD structure: province code and century digit). A lost leading zero is restored for
+    9 digits (-> 10), 12 digits not starting with 0 (-> 13, branch) and 11 digits (-> personal 12).
+
+    Check digit: S = sum(w_i * d_i) with weights (31,29,23,19,17,13,7,5,3), C = 10 - (S mod 11);
+    S mod 11 == 0 is never issued ('unissued_prefix'), a wrong C is 'bad_check_digit', branch
+    '000' is 'bad_branch'.
+    """
+    def build(v: Column) -> Column:
+        m10 = v.rlike(r"^\d{10}$")
+        m13 = v.rlike(r"^\d{10}-?\d{3}$")
+        m9 = v.rlike(r"^\d{9}$")
+        m12 = v.rlike(r"^0\d{11}$")
+        m11 = v.rlike(r"^[1-9]\d{10}$")
+        m12b = v.rlike(r"^[1-9]\d{11}$") | v.rlike(r"^\d{9}-\d{3}$")
+        d = F.regexp_replace(v, "-", "")
+        code = (F.when(m10, v).when(m9, F.concat(F.lit("0"), v))
+                .when(m13, F.concat(F.substring(d, 1, 10), F.lit("-"), F.substring(d, 11, 3)))
+                .when(m12b, F.concat(F.lit("0"), F.substring(d, 1, 9), F.lit("-"), F.substring(d, 10, 3)))
+                .when(m12, v).when(m11, F.concat(F.lit("0"), v)))
+        kind = F.when(m10 | m9, "enterprise10").when(m13 | m12b, "branch13").when(m12 | m11, "personal12")
+        issuable, check_ok = _mst_check_ok(F.substring(code, 1, 10))
+        prov_ok, g_ok, _ = _cccd_structure(code)
+        reason = (F.when(v.isNull(), "missing")
+                  .when(code.isNull(), "bad_format")
+                  .when((kind == "personal12") & ~prov_ok, "bad_province")
+                  .when((kind == "personal12") & ~g_ok, "bad_century")
+                  .when(kind == "personal12", F.lit(None))
+                  .when(~issuable, "unissued_prefix")
+                  .when(~check_ok, "bad_check_digit")
+                  .when((kind == "branch13") & (F.substring(code, 12, 3) == "000"), "bad_branch"))
+        return F.struct(code.alias("tax_code"), kind.alias("kind"), reason.isNull().alias("valid"),
+                        reason.alias("reason"))
+
+    return _let(_blank_to_null(F.regexp_replace(_col(col).cast("string"), r"[\s.\u00a0]", "")), build)
+
+
+# --------------------------------------------------------------------------- insurance
+
+def standardise_insurance_number(col: ColumnOrName) -> Column:
+    """Standardise a social-insurance number or health-insurance card number.
+
+    Returns ``struct<bhxh, kind, card_group, benefit_level, card_province, valid, reason>``.
+    DOMAIN.md "Social and health insurance": the BHXH number is 10 digits (no check digit);
+    the old 15-character card is 2 letters (beneficiary group: DN, HC, HT, TE, HS, HN, CN…),
+    1 digit benefit level 1–5, 2 digits province, then the 10-digit BHXH number, which is
+    extracted ('health_card15'); the new card is the BHXH number alone ('bhxh10'). Spaces, dots
+    and dashes are removed and letters upper-cased; 9 digits -> leading zero restored.
+    """
+    def build(v: Column) -> Column:
+        card = r"^([A-Z]{2})([1-5])(\d{2})(\d{10})$"
+        is_card = v.rlike(card)
+        bhxh = (F.when(is_card, F.regexp_extract(v, card, 4)).when(v.rlike(r"^\d{10}$"), v)
+                .when(v.rlike(r"^\d{9}$"), F.concat(F.lit("0"), v)))
+        kind = F.when(is_card, "health_card15").when(bhxh.isNotNull(), "bhxh10")
+        reason = F.when(v.isNull(), "missing") \
+            .when(bhxh.isNull() & v.rlike(r"^[A-Z]{2}\d{13}$"), "bad_benefit_level") \
+            .when(bhxh.isNull(), "bad_format")
+        return F.struct(bhxh.alias("bhxh"), kind.alias("kind"),
+                        F.when(is_card, F.regexp_extract(v, card, 1)).alias("card_group"),
+                        F.when(is_card, F.regexp_extract(v, card, 2).cast("int")).alias("benefit_level"),
+                        F.when(is_card, F.regexp_extract(v, card, 3)).alias("card_province"),
+                        reason.isNull().alias("valid"), reason.alias("reason"))
+
+    cleaned = F.upper(F.regexp_replace(_col(col).cast("string"), r"[\s.\-_\u00a0]", ""))
+    return _let(_blank_to_null(cleaned), build)
+
+
+# --------------------------------------------------------------------------- phones
+
+@lru_cache(maxsize=None)
+def _phone_tables() -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    rows = reference.mobile_prefixes()
+    carriers = tuple((r["prefix"], r["carrier"]) for r in rows)
+    old = tuple((r["old_prefix"], r["prefix"]) for r in rows if r["old_prefix"])
+    return carriers, old
+
+
+def standardise_phone(col: ColumnOrName) -> Column:
+    """Standardise a Vietnamese phone number.
+
+    Returns ``struct<phone, carrier, kind, valid, converted_from_11, note>``. DOMAIN.md "Mobile
+    numbers":
+
+    * everything but digits is dropped (spaces, dots, dashes, brackets); +84 / 84 / 0084 -> 0;
+      a lost leading zero is restored (9-digit mobile, 10-digit old 1xx…);
+    * 11-digit old mobile prefixes 01xx -> new 0xx (last 7 digits kept; ``converted_from_11``),
+      table from ``mobile_prefixes.csv``;
+    * carrier from the current 3-digit prefix; uncertain prefixes (055, 087) -> 'uncertain',
+      still valid;
+    * landlines: 11 digits 02x… ('landline'); old 10-digit Hà Nội 04xxxxxxxx -> 024xxxxxxxx
+      (note 'landline_04_to_024'). Old HCM 08 + 8 digits cannot be told from today's 08x mobiles:
+      it is kept as a mobile with note 'possible_old_landline_028'.
+
+    ``phone`` is null when invalid.
+    """
+    carriers, old = _phone_tables()
+    carrier_map, old_map = _literal_map(list(carriers)), _literal_map(list(old))
+    s = F.regexp_replace(_col(col).cast("string"), r"[^0-9+]", "")
+    s = F.regexp_replace(s, r"^(?:\+|00)?84(\d{9,10})$", "0$1")
+    s = F.regexp_replace(s, r"\+", "")
+    s = F.regexp_replace(s, r"^([1-9]\d{8}|1\d{9})$", "0$1")
+
+    def build(v: Column) -> Column:
+        n = F.length(v)
+        new_prefix = F.try_element_at(old_map, F.substring(v, 1, 4))
+        from_11 = (n == 11) & v.startswith("01") & new_prefix.isNotNull()
+        landline_04 = (n == 10) & v.startswith("04")
+        mobile = F.when(from_11, F.concat(new_prefix, F.substring(v, 5, 7))) \
+            .when((n == 10) & F.try_element_at(carrier_map, F.substring(v, 1, 3)).isNotNull(), v)
+        landline = F.when(landline_04, F.concat(F.lit("024"), F.substring(v, 3, 8))) \
+            .when((n == 11) & v.startswith("02"), v)
+        phone = F.coalesce(mobile, landline)
+        kind = F.when(mobile.isNotNull(), "mobile").when(landline.isNotNull(), "landline")
+        note = F.when(landline_04, "landline_04_to_024") \
+            .when(mobile.isNotNull() & (n == 10) & v.startswith("08"), "possible_old_landline_028")
+        return F.struct(phone.alias("phone"),
+                        F.when(mobile.isNotNull(), F.try_element_at(carrier_map, F.substring(mobile, 1, 3)))
+                        .alias("carrier"),
+                        kind.alias("kind"), phone.isNotNull().alias("valid"),
+                        F.coalesce(from_11, F.lit(False)).alias("converted_from_11"), note.alias("note"))
+
+    return _let(_blank_to_null(s), build)
+
+
+# --------------------------------------------------------------------------- sex / ethnicity
+
+#: Default meaning of numeric sex codes. Sources differ: the population registry style is
+#: 1=male, 2=female (the default); some systems use 1=male, 0=female; pass ``codes`` for those.
+DEFAULT_SEX_CODES: Mapping[str, str] = {"1": "M", "2": "F"}
+_SEX_WORDS = {"NAM": "M", "M": "M", "MALE": "M", "TRAI": "M", "NAM GIOI": "M",
+              "NU": "F", "F": "F", "FEMALE": "F", "GAI": "F", "NU GIOI": "F", "W": "F"}
+
+
+def standardise_sex(col: ColumnOrName, codes: Mapping[str, str] | None = None) -> Column:
+    """'M' / 'F' / null from Nam/Nữ/Nu/nam/M/F/male/female or a numeric code.
+
+    Numeric codes are per source (DOMAIN.md lists no national code): ``codes`` maps them, default
+    :data:`DEFAULT_SEX_CODES` (1=M, 2=F). A source using 1=M, 0=F passes ``{"1": "M", "0": "F"}``.
+    Anything unknown -> null. (Matches the CCCD G digit rule: even = male, odd = female.)
+    """
+    table = {**_SEX_WORDS, **dict(codes if codes is not None else DEFAULT_SEX_CODES)}
+    key = fold(repair_mojibake(nfc(_col(col).cast("string"))))
+    key = F.regexp_replace(key, r"^(\d+)\.0+$", "$1")
+    return F.try_element_at(_literal_map(table), key)
+
+
+_ETHNIC_ALIASES = {"HMONG": "08", "MEO": "08", "MNONG": "20", "BRU": "23", "VANKIEU": "23",
+                   "KHOME": "05", "KHMU": "29", "TAYOI": "31", "PATHEN": "46", "XODANG": "14",
+                   "EDE": "12", "GIARAI": "10", "JRAI": "10", "BANA": "13", "RAGLAI": "21",
+                   "XTIENG": "22", "STIENG": "22", "HOA": "04", "NGUOIHOA": "04", "VIET": "01"}
+
+
+def _ethnic_key(c: Column) -> Column:
+    k = F.regexp_replace(fold(c), r"^(DAN TOC|DT)\s*", "")
+    return F.regexp_replace(k, r"[^A-Z0-9]", "")
+
+
+@lru_cache(maxsize=None)
+def _ethnic_table() -> tuple[tuple[str, str], ...]:
+    out = {}
+    for r in reference.ethnicities():
+        key = "".join(ch for ch in text.strip_diacritics(str(r["name"])).upper() if ch.isalnum())
+        out[key] = str(r["code"])
+    for k, v in _ETHNIC_ALIASES.items():
+        out.setdefault(k, v)
+    return tuple(out.items())
+
+
+def standardise_ethnicity(col: ColumnOrName) -> Column:
+    """2-digit GSO ethnicity code ("01".."54") from a code or a name.
+
+    ``ethnicities.csv`` (Decision 121-TCTK/PPCĐ codes). Numbers 1..54 are zero-padded; names match
+    upper case without diacritics, spaces, hyphens or apostrophes, with an optional "Dân tộc"
+    prefix, so "Kinh", "KINH", "Ê Đê", "Ê-đê", "H'Mông", "Hmong", "Mèo" all resolve. Unknown -> null.
+    """
+    s = F.trim(nfc(repair_mojibake(_col(col).cast("string"))))
+    num = F.regexp_extract(s, r"^0*(\d{1,2})(?:\.0+)?$", 1)
+    code = F.when(num != "", F.lpad(num, 2, "0"))
+    code = F.when(code.between("01", "54"), code)
+    return F.coalesce(code, F.try_element_at(_literal_map(list(_ethnic_table())), _ethnic_key(s)))
+
+
+# --------------------------------------------------------------------------- addresses
+
+_HCM = "Thành phố Hồ Chí Minh"
+_BOUND = r"(?<![\p{L}\p{M}\d])"
+
+
+def expand_address_abbreviations(col: ColumnOrName) -> Column:
+    """Expand abbreviations in free-text addresses (DOMAIN.md "Abbreviations in free-text").
+
+    "TP.HCM" / "TPHCM" / "TP. Hồ Chí Minh" / "Sài Gòn" / "HCM" -> "Thành phố Hồ Chí Minh";
+    "P." / "F." -> "Phường ", "Q." -> "Quận ", "TX." -> "Thị xã ", "TT." -> "Thị trấn ",
+    "H." -> "Huyện ", "TP." -> "Thành phố ", "X." -> "Xã "; "P1"/"F.1"/"Q3" -> "Phường 1"/"Quận 3".
+    Also repairs mojibake, composes NFC and collapses spaces.
+    """
+    s = _clean_text(col)
+    rules = [
+        (rf"(?i){_BOUND}(?:TP\.?\s*H[ồo]\s*Ch[íi]\s*Minh|TP\.?\s*HCM|S[àa]i\s*G[òo]n|HCM)(?![\p{{L}}\d])", _HCM),
+        (rf"(?i){_BOUND}Thành phố Thành phố ", "Thành phố "),
+        (rf"{_BOUND}[PF]\.?\s*(\d{{1,2}})(?!\d)", "Phường $1"),
+        (rf"{_BOUND}Q\.?\s*(\d{{1,2}})(?!\d)", "Quận $1"),
+        (rf"{_BOUND}TX\.\s*", "Thị xã "),
+        (rf"{_BOUND}TT\.\s*", "Thị trấn "),
+        (rf"{_BOUND}TP\.\s*", "Thành phố "),
+        (rf"{_BOUND}[PF]\.\s*", "Phường "),
+        (rf"{_BOUND}Q\.\s*", "Quận "),
+        (rf"{_BOUND}H\.\s*", "Huyện "),
+        (rf"{_BOUND}X\.\s*", "Xã "),
+    ]
+    for pattern, repl in rules:
+        s = F.regexp_replace(s, pattern, repl)
+    return s
+
+
+_UNIT_TYPES = r"^(TINH|THANH PHO|THI XA|THI TRAN|QUAN|HUYEN|PHUONG|XA|DAC KHU) "
+_PROVINCE_ALIASES = {"HUE": "46"}  # old "Tỉnh Thừa Thiên Huế" is often written "Huế"
+
+
+def unit_key(col: ColumnOrName) -> Column:
+    """Matching key of an administrative unit name: abbreviations expanded, folded, unit type
+    removed, numbers without leading zeros ("Phường 01" -> "1", "Tỉnh Hoà Bình" -> "HOA BINH")."""
+    k = F.regexp_replace(fold(expand_address_abbreviations(col)), r"[^A-Z0-9 ]", " ")
+    k = F.regexp_replace(F.trim(F.regexp_replace(k, r"\s+", " ")), _UNIT_TYPES, "")
+    k = F.regexp_replace(k, r"(?<![0-9])0+(?=[0-9])", "")
+    return _blank_to_null(F.trim(k))
+
+
+@lru_cache(maxsize=8)
+def admin_units_frame(spark: SparkSession) -> DataFrame:
+    """Old ward -> new ward(s) reference, one row per old ward (10,056 rows), with match keys.
+
+    Built from ``old_units.csv``, ``province_old_to_new.csv`` and ``ward_old_to_new.csv``
+    (DOMAIN.md "Administrative units: the 2025 reform"). Columns: old_province_code,
+    old_province_name, old_district_code, old_district_name, old_ward_code, old_ward_name,
+    new_province_code, new_ward_codes (array; several for the 441 split wards, empty for the 28
+    unmapped ones), province_key, district_key, ward_key (see :func:`unit_key`).
+    """
+    p_map = reference.province_old_to_new()
+    wmap: dict[str, list[str]] = {}
+    for r in reference.ward_old_to_new():
+        wmap.setdefault(r["old_ward_code"], []).append(r["new_ward_code"])
+    rows = [(u["province_code"], u["province_name"], u["district_code"], u["district_name"],
+             u["ward_code"] or None, u["ward_name"] or None, p_map[u["province_code"]],
+             sorted(set(wmap.get(u["ward_code"], [])))) for u in reference.old_units()]
+    df = spark.createDataFrame(rows, "old_province_code string, old_province_name string, "
+                               "old_district_code string, old_district_name string, old_ward_code string, "
+                               "old_ward_name string, new_province_code string, new_ward_codes array<string>")
+    return df.select("*", unit_key("old_province_name").alias("province_key"),
+                     unit_key("old_district_name").alias("district_key"),
+                     unit_key("old_ward_name").alias("ward_key"))
+
+
+@lru_cache(maxsize=8)
+def new_units_frame(spark: SparkSession) -> DataFrame:
+    """The 3,321 post-2025 wards (``new_units.csv``) with province_key and ward_key."""
+    rows = [(u["province_code"], u["province_name"], u["ward_code"], u["ward_name"])
+            for u in reference.new_units()]
+    df = spark.createDataFrame(rows, "province_code string, province_name string, ward_code string, ward_name string")
+    return df.select("*", unit_key("province_name").alias("province_key"),
+                     unit_key("ward_name").alias("ward_key"))
+
+
+def _split_address(address: Column) -> tuple[Column, Column, Column]:
+    """(ward, district, province) text from a comma-separated free-text address.
+
+    The last part is the province; a part typed Quận/Huyện/Thị xã/Thành phố is the district; a
+    part typed Phường/Xã/Thị trấn/Đặc khu is the ward; otherwise the ward is the part before the
+    district (or before the province)."""
+    parts = F.transform(F.split(expand_address_abbreviations(address), ","), lambda p: F.trim(p))
+    n = F.size(parts)
+    head = F.slice(parts, 1, F.greatest(n - 1, F.lit(1)))
+    province = F.when(n >= 2, F.element_at(parts, -1))
+    dist_rx = "^(?i)(Quận|Huyện|Thị xã|Thành phố) "
+    ward_rx = "^(?i)(Phường|Xã|Thị trấn|Đặc khu) "
+    district = F.try_element_at(F.filter(head, lambda p: p.rlike(dist_rx)), F.lit(-1))
+    typed_ward = F.try_element_at(F.filter(head, lambda p: p.rlike(ward_rx)), F.lit(-1))
+    untyped = F.when(district.isNotNull() & (n >= 3), F.element_at(parts, -3)) \
+        .when(district.isNull() & (n >= 2), F.element_at(parts, -2))
+    return F.coalesce(typed_ward, untyped), district, province
+
+
+@lru_cache(maxsize=8)
+def _address_lookups(spark: SparkSession) -> tuple[DataFrame, ...]:
+    """Small keyed lookup frames for :func:`standardise_address`, computed once and cached."""
+    old = admin_units_frame(spark)
+    old_prov = old.select(F.col("province_key").alias("_pk"), F.col("old_province_code").alias("_opc"),
+                          F.col("new_province_code").alias("_npc_old")).distinct()
+    alias_rows = [(k, c, reference.province_old_to_new()[c]) for k, c in _PROVINCE_ALIASES.items()]
+    old_prov = old_prov.unionByName(spark.createDataFrame(alias_rows, "_pk string, _opc string, _npc_old string"))
+    old_wards = (old.where(F.col("ward_key").isNotNull())
+                 .groupBy(F.col("old_province_code").alias("_opc"), F.col("ward_key").alias("_wk"))
+                 .agg(F.collect_list(F.struct(F.col("old_ward_code").alias("code"),
+                                              F.col("district_key").alias("dk"),
+                                              F.col("new_ward_codes").alias("new"))).alias("_oc")))
+    new = new_units_frame(spark)
+    new_prov = new.select(F.col("province_key").alias("_pk"), F.col("province_code").alias("_npc")).distinct()
+    new_wards = new.groupBy(F.col("province_code").alias("_npc"), F.col("ward_key").alias("_wk")) \
+        .agg(F.sort_array(F.collect_set("ward_code")).alias("_nc"))
+    names = new.select(F.col("ward_code").alias("_one"), F.col("ward_name").alias("_name"))
+    frames = tuple(f.coalesce(1).cache() for f in (old_prov, old_wards, new_prov, new_wards, names))
+    for f in frames:
+        f.count()
+    return frames
+
+
+def standardise_address(df: DataFrame, *, address: str | None = None, ward: str | None = None,
+                        district: str | None = None, province: str | None = None,
+                        prefix: str = "addr_") -> DataFrame:
+    """Map an address (free text or split columns) to the new 2-level units; adds columns.
+
+    DOMAIN.md "Administrative units: the 2025 reform". Abbreviations are expanded first
+    (:func:`expand_address_abbreviations`); units are matched by folded name without type
+    (:func:`unit_key`) through broadcast joins against :func:`admin_units_frame` and
+    :func:`new_units_frame`:
+
+    1. the OLD province by name; the old ward within it by name, narrowed by the district name
+       when several wards share the name ('ward_ambiguous' when still several); the new province
+       is exact (province_old_to_new.csv) and the new ward(s) come from ward_old_to_new.csv.
+       A split old ward returns ALL new candidates and flag 'ward_split', never a guess.
+    2. addresses already in the new 2-level form (ward + new province, no district) are matched
+       against the new units directly (level 'new2').
+
+    Added columns (prefixed): old_province_code, old_ward_code, new_province_code,
+    new_ward_codes (array), new_ward_code (only when exactly one candidate), new_ward_name,
+    level ('old3' | 'old2' | 'new2' | null) and flag ('ward_split' | 'ward_ambiguous' |
+    'ward_unmapped' | 'ward_not_found' | 'province_not_found' | null).
+    """
+    spark = df.sparkSession
+    p = prefix
+    w_txt = F.col(ward) if ward else None
+    d_txt = F.col(district) if district else None
+    p_txt = F.col(province) if province else None
+    if address:
+        aw, ad, ap = _split_address(F.col(address))
+        w_txt = F.coalesce(w_txt, aw) if w_txt is not None else aw
+        d_txt = F.coalesce(d_txt, ad) if d_txt is not None else ad
+        p_txt = F.coalesce(p_txt, ap) if p_txt is not None else ap
+    null = F.lit(None).cast("string")
+    keyed = df.withColumns({"_wk": unit_key(w_txt) if w_txt is not None else null,
+                            "_dk": unit_key(d_txt) if d_txt is not None else null,
+                            "_pk": unit_key(p_txt) if p_txt is not None else null})
+
+    old_prov, old_wards, new_prov, new_wards, names = _address_lookups(spark)
+    names = names.withColumnRenamed("_name", f"{p}new_ward_name")
+
+    j = (keyed.join(F.broadcast(old_prov), "_pk", "left")
+         .join(F.broadcast(new_prov), "_pk", "left")
+         .join(F.broadcast(old_wards), ["_opc", "_wk"], "left")
+         .join(F.broadcast(new_wards), ["_npc", "_wk"], "left"))
+
+    oc = F.coalesce(F.col("_oc"), F.array().cast(old_wards.schema["_oc"].dataType))
+    by_district = F.filter(oc, lambda c: F.col("_dk").isNull() | (c["dk"] == F.col("_dk")))
+    cands = F.when(F.size(by_district) > 0, by_district).otherwise(oc)
+    nc = F.coalesce(F.col("_nc"), F.array().cast("array<string>"))
+    use_new = (F.size(nc) > 0) & (F.col("_dk").isNull() | (F.size(cands) == 0))
+    use_old = ~use_new & (F.size(cands) > 0)
+    old_codes = F.array_sort(F.array_distinct(F.flatten(F.transform(cands, lambda c: c["new"]))))
+    new_codes = F.when(use_new, nc).when(use_old, old_codes)
+    new_prov_code = F.when(use_new, F.col("_npc")).otherwise(F.coalesce(F.col("_npc_old"), F.col("_npc")))
+    level = F.when(use_new, "new2").when(use_old & F.col("_dk").isNotNull(), "old3").when(use_old, "old2")
+    flag = (F.when(new_prov_code.isNull(), "province_not_found")
+            .when(~use_new & ~use_old, "ward_not_found")
+            .when(use_old & (F.size(cands) > 1), "ward_ambiguous")
+            .when(use_new & (F.size(nc) > 1), "ward_ambiguous")
+            .when(F.size(new_codes) > 1, "ward_split")
+            .when(F.size(new_codes) == 0, "ward_unmapped"))
+    out = j.withColumns({
+        f"{p}old_province_code": F.col("_opc"),
+        f"{p}old_ward_code": F.when(use_old & (F.size(cands) == 1), cands[0]["code"]),
+        f"{p}new_province_code": new_prov_code,
+        f"{p}new_ward_codes": new_codes,
+        f"{p}level": level,
+        f"{p}flag": flag,
+    }).withColumn("_one", F.when(F.size(f"{p}new_ward_codes") == 1, F.col(f"{p}new_ward_codes")[0]))
+    out = out.join(F.broadcast(names), "_one", "left").withColumnRenamed("_one", f"{p}new_ward_code")
+    return out.drop("_pk", "_dk", "_wk", "_opc", "_npc", "_npc_old", "_oc", "_nc") \
+        .select(*df.columns, f"{p}old_province_code", f"{p}old_ward_code", f"{p}new_province_code",
+                f"{p}new_ward_codes", f"{p}new_ward_code", f"{p}new_ward_name", f"{p}level", f"{p}flag")
