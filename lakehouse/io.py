@@ -238,11 +238,6 @@ def delta_version(spark: SparkSession, path: str) -> int | None:
     return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
 
 
-def remove_tree(paths: Iterable[str]) -> None:
-    for p in paths:
-        shutil.rmtree(p, ignore_errors=True)
-
-
 # --- bronze storage ----------------------------------------------------------------------------
 # Everything bronze reads from or writes to storage: landing inventory and byte-level facts about
 # each file (content hash, independent record count, the file's own layout), raw reads of landing
@@ -426,13 +421,13 @@ def database_increment(db: Database, spec: SourceSpec, after: str | None) -> dic
     return {"where": where, "high": high, "rows": int(n), "bounds": bounds}
 
 
-def _sql_str(s: str) -> str:
+def sql_str(s: str) -> str:
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def sql_in(column: str, values: Iterable[Any]) -> str:
     vals = list(values)
-    items = ", ".join(_sql_str(v) if isinstance(v, str) else str(int(v)) for v in vals)
+    items = ", ".join(sql_str(v) if isinstance(v, str) else str(int(v)) for v in vals)
     return f"`{column}` IN ({items})" if vals else "false"
 
 

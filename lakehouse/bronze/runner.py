@@ -268,7 +268,7 @@ class BronzeRun:
         df = io.read_database(self.spark, spec, db, where=plan["where"], bounds=plan["bounds"])
         parsed = T.parse_database(df, spec, source_file, int(self.cfg.get("batch", 0)))
         bronze_path = table_path(self.cfg, "bronze", spec.name)
-        predicate = f"_source_file = '{source_file}' AND _source_watermark = {io._sql_str(mark)}"
+        predicate = f"_source_file = {io.sql_str(source_file)} AND _source_watermark = {io.sql_str(mark)}"
         io.replace_delta(T.bronze_rows(parsed, self.run_id, self.now, watermark=mark), bronze_path, predicate,
                          BRONZE_STATS + ("_source_watermark",))
         if self.settings.pause_after_write_s:

@@ -64,10 +64,10 @@ def date_text(d: Column, fmt: str, alt_formats: list[str], seed: int, key: Colum
     """A date as the source writes it, with the DOMAIN.md date faults."""
     base = F.date_format(d, fmt)
     if alt_formats:
-        alt = pick(alt_formats, randint(seed, f"{salt}-alt", len(alt_formats), key))
+        alt = randint(seed, f"{salt}-alt", len(alt_formats), key)
         alt_text = base
         for i, af in enumerate(alt_formats):
-            alt_text = F.when(alt == af, F.date_format(d, af)).otherwise(alt_text)
+            alt_text = F.when(alt == i, F.date_format(d, af)).otherwise(alt_text)
         base = F.when(flags["date_format"], alt_text).otherwise(base)
     day, month, year = F.dayofmonth(d), F.month(d), F.year(d)
     dd, mm = F.lpad(day.cast("string"), 2, "0"), F.lpad(month.cast("string"), 2, "0")

@@ -56,9 +56,6 @@ class Ctx:
                                 list(self.gen.get("alt_date_formats", [])), self.seed, self.key,
                                 f"{self.spec.name}:{salt}", flags)
 
-    def days_before(self, d: Column, salt: str, max_days: int) -> Column:
-        return F.date_sub(d, self.n(salt, max_days).cast("int"))
-
 
 def source_size(spec: SourceSpec, total_records: int, scale: float) -> int:
     return max(1, int(round(spec.share_millions * 1e6 / 157e6 * total_records * scale)))
