@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from urllib.parse import urlparse
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakehouse.config import ConfigError, SourceSpec
 
@@ -483,3 +484,79 @@ def last_commit_metrics(spark: SparkSession, path: str) -> dict[str, str]:
 
     row = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").collect()[0]
     return dict(row["operationMetrics"] or {})
+
+
+# --- silver storage ----------------------------------------------------------------------------------
+
+def overwrite_delta(df: DataFrame, path: str) -> None:
+    """Replace a whole table (schema included): silver's per-batch staging table."""
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
+
+
+def merge_history(incoming: DataFrame, path: str, source: str) -> dict[str, int]:
+    """Apply one source's batch to an SCD type 2 table keyed by (source, record_key).
+
+    ``incoming`` has one row per key with ``_row_hash`` and the history columns of a new current
+    version (valid_from, valid_to NULL, is_current true, is_deleted, delete_reason). A key whose
+    hash equals its current version's is left alone (re-running a batch changes nothing); a changed
+    key gets its current version closed (is_current false, valid_to = the new valid_from) and the new
+    version inserted, in one MERGE (the classic "null merge key" trick). A version not newer than the
+    current one (an old batch applied again) changes nothing. Returns inserted, closed,
+    unchanged and source row counts from the commit's metrics."""
+    from delta.tables import DeltaTable
+
+    spark = incoming.sparkSession
+    if not delta_exists(spark, path):
+        incoming.limit(0).write.format("delta").partitionBy("source").save(path)
+    target = DeltaTable.forPath(spark, path)
+    current = (spark.read.format("delta").load(path)
+               .where(f"source = {sql_str(source)} AND is_current")
+               .select("record_key", F.col("_row_hash").alias("_current_hash"),
+                       F.col("valid_from").alias("_current_from")))
+    # Only a strictly newer version replaces the current one: re-applying an old batch is a no-op.
+    newer = "s._row_hash <> t._row_hash AND s.valid_from > t.valid_from"
+    changed = (incoming.join(current, "record_key", "inner")
+               .where((F.col("_current_hash") != F.col("_row_hash")) & (F.col("valid_from") > F.col("_current_from")))
+               .drop("_current_hash", "_current_from"))
+    staged = incoming.withColumn("_merge_key", F.col("record_key")) \
+        .unionByName(changed.withColumn("_merge_key", F.lit(None).cast("string")))
+    cols = incoming.columns
+    (target.alias("t").merge(staged.alias("s"),
+                             f"t.source = {sql_str(source)} AND t.is_current AND t.record_key = s._merge_key")
+     .whenMatchedUpdate(condition=newer,
+                        set={"is_current": "false", "valid_to": "s.valid_from"})
+     .whenNotMatchedInsert(values={c: f"s.`{c}`" for c in cols})
+     .withSchemaEvolution()
+     .execute())
+    m = last_commit_metrics(spark, path)
+    if m.get("numSourceRows") is None:  # an empty source may commit nothing
+        return {"source_rows": 0, "inserted": 0, "closed": 0, "unchanged": 0}
+    src, ins, upd = (int(m.get(k, 0)) for k in ("numSourceRows", "numTargetRowsInserted", "numTargetRowsUpdated"))
+    keys = src - upd                       # staged = every key + one extra row per changed key
+    return {"source_rows": keys, "inserted": ins, "closed": upd, "unchanged": keys - ins}
+
+
+def merge_current(incoming: DataFrame, path: str, source: str) -> dict[str, int]:
+    """Upsert one source's batch into an SCD type 1 table keyed by (source, record_key): rows whose
+    ``_row_hash`` changed are updated, new keys inserted, deletes kept as is_deleted rows."""
+    from delta.tables import DeltaTable
+
+    spark = incoming.sparkSession
+    if not delta_exists(spark, path):
+        incoming.limit(0).write.format("delta").partitionBy("source").save(path)
+    (DeltaTable.forPath(spark, path).alias("t")
+     .merge(incoming.alias("s"), f"t.source = {sql_str(source)} AND t.record_key = s.record_key")
+     .whenMatchedUpdateAll(condition="t._row_hash <> s._row_hash")
+     .whenNotMatchedInsertAll()
+     .withSchemaEvolution()
+     .execute())
+    m = last_commit_metrics(spark, path)
+    return {"source_rows": int(m.get("numSourceRows", 0)), "inserted": int(m.get("numTargetRowsInserted", 0)),
+            "updated": int(m.get("numTargetRowsUpdated", 0))}
+
+
+def distinct_values(spark: SparkSession, path: str, column: str) -> list[Any]:
+    if not delta_exists(spark, path):
+        return []
+    return sorted(r[0] for r in spark.read.format("delta").load(path).select(column).distinct().collect()
+                  if r[0] is not None)

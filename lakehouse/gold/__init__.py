@@ -1,0 +1,1 @@
+"""Gold: resolved citizens and enterprises, golden records, aggregates and the quality scorecard."""
