@@ -16,6 +16,7 @@ OVERRIDES := $(if $(SCALE),scale=$(SCALE)) $(if $(SEED),seed=$(SEED)) $(if $(ENV
              $(if $(BATCH),batch=$(BATCH)) $(if $(ONLY),only=[$(ONLY)]) $(ARGS)
 
 .PHONY: help setup check-java test test-fast run generate bronze bench-generate bench-bronze bench clean
+.PHONY: maintain report package cluster-up cluster-down silver gold evaluate train score notebooks erase mlflow-ui
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,7 +39,37 @@ generate: ## Generate the 16 dirty sources + truth (SCALE, SEED, BATCH, ONLY)
 bronze: ## Ingest landing (files + database) into bronze Delta tables
 	$(PY) -m jobs.bronze $(OVERRIDES)
 
-run: generate bronze ## Everything that exists so far, end to end, at the default small scale
+silver: ## Standardise, validate, dedupe and merge bronze batches into silver (with history)
+	$(PY) -m jobs.silver $(OVERRIDES)
+
+gold: ## Resolve citizens and enterprises; golden records, aggregates, insights, scorecard
+	$(PY) -m jobs.gold $(OVERRIDES)
+
+evaluate: ## Compare the resolution with the generator's truth -> ops/er_evaluation
+	$(PY) -m jobs.evaluate $(OVERRIDES)
+
+train: ## Train the models on gold (Dask + XGBoost), track and register them in MLflow
+	$(PY) -m jobs.train $(OVERRIDES)
+
+score: ## Batch-score with the champion models into gold/<model>_scores
+	$(PY) -m jobs.score $(OVERRIDES)
+
+notebooks: ## Execute the notebooks headless (outputs to <root>/ops/notebooks; ROOT=<data root>)
+	scripts/run_notebooks.sh $(if $(ROOT),--root $(ROOT)) $(foreach o,$(OVERRIDES),-o '$(o)')
+
+erase: ## Right to erasure: identifiers from stdin (make erase < request.txt) or FILE=path, never argv
+	$(PY) -m lakehouse.security.erase $(if $(FILE),--file $(FILE)) $(OVERRIDES)
+
+mlflow-ui: ## Browse MLflow runs and the model registry
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath data/ops/mlflow/mlflow.db)
+
+run: generate bronze silver gold ## The whole pipeline end to end at the default small scale
+
+maintain: ## OPTIMIZE (Z-order on lookup keys), VACUUM and statistics for every Delta table (conf/ops)
+	$(PY) -m jobs.maintain $(OVERRIDES)
+
+report: ## Offline HTML ops report (inline SVG) from the ops tables -> <root>/ops/report/index.html
+	$(PY) -m jobs.report $(OVERRIDES)
 
 test: ## Run the test suite (starts a throwaway PostgreSQL for the database tests)
 	@set -e; if env_lines=$$(scripts/pg.sh start); then eval "$$env_lines"; \
@@ -55,6 +86,15 @@ bench-bronze: ## Benchmark bronze on generated landing data: rows/s and peak mem
 	$(PY) -m jobs.bench stage=bronze $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
 
 bench: bench-generate bench-bronze ## All benchmarks that exist so far
+
+package: ## Build dist/: project wheel, conf.zip and run_job.py for spark-submit
+	scripts/package.sh
+
+cluster-up: ## Start Spark master+worker and Dask scheduler+worker on loopback; prints the exports to eval
+	@scripts/cluster.sh start
+
+cluster-down: ## Stop the loopback cluster started by cluster-up
+	@scripts/cluster.sh stop
 
 clean: ## Remove generated data (data/) and caches
 	rm -rf data spark-warehouse metastore_db derby.log .pytest_cache

@@ -560,3 +560,10 @@ def distinct_values(spark: SparkSession, path: str, column: str) -> list[Any]:
         return []
     return sorted(r[0] for r in spark.read.format("delta").load(path).select(column).distinct().collect()
                   if r[0] is not None)
+
+
+def write_text_file(path: str, text: str) -> None:
+    """A small local report file (JSON, HTML) under the data root."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)

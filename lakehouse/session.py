@@ -14,8 +14,22 @@ JDBC_PACKAGES = (
 )
 
 # Values matching these patterns are replaced in Spark's UI, event logs and plan strings.
+# Conf keys/values (environment tab, event logs, YARN/K8s logs):
 REDACTION_REGEX = r"(?i)secret|password|token|key|credential"
-SQL_REDACTION_REGEX = r"(?i)(hmac|aes_encrypt|aes_decrypt|sha2)\(.*?\)|'[0-9a-f]{32,}'|X'[0-9A-F]+'"
+# Parts of plan strings (explain, SQL tab, event logs). Defence in depth only: the library never puts a
+# key in an expression (lakehouse.security.protect keeps keys in a hidden one-row frame). Covers
+# an encryption call (the rest of its line, nested arguments included: the optimised plan prints
+# static_invoke(ExpressionImplUtils.aesEncrypt(...))), sha2/hmac calls, hex string literals and binary
+# literals of 16+ bytes (plans print binary literals as 0x...), and base64 literals of 32+ bytes.
+SQL_REDACTION_REGEX = (
+    r"(?i)(?:aes_?(?:en|de)crypt|hmac)\([^\n]*"
+    r"|sha2\(.*?\)"
+    r"|'[0-9a-f]{32,}'|x'[0-9a-f]{32,}'|0x[0-9a-f]{32,}"
+    r"|'[a-z0-9+/]{43,}={0,2}'"
+)
+# The shared RPC secret of a secured cluster (spark.authenticate) comes from this environment
+# variable (the name can be changed with spark.auth_secret_env); it is never written in config.
+AUTH_SECRET_ENV = "SPARK_AUTHENTICATE_SECRET"
 
 
 def build_spark(spark_cfg: Mapping[str, Any], master: str) -> SparkSession:
@@ -33,12 +47,31 @@ def build_spark(spark_cfg: Mapping[str, Any], master: str) -> SparkSession:
         .config("spark.sql.redaction.string.regex", SQL_REDACTION_REGEX)
         .config("spark.sql.legacy.javaCharsets", "true")
     )
-    for key, value in (spark_cfg.get("conf") or {}).items():
-        builder = builder.config(str(key), str(value).lower() if isinstance(value, bool) else str(value))
+    conf = {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (spark_cfg.get("conf") or {}).items()}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    secret = _auth_secret(spark_cfg, conf, master)
+    if secret is not None:
+        builder = builder.config("spark.authenticate.secret", secret)
     spark = configure_spark_with_delta_pip(builder, extra_packages=list(JDBC_PACKAGES)).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _quiet_codegen_fallback(spark)
     return spark
+
+
+def _auth_secret(spark_cfg: Mapping[str, Any], conf: Mapping[str, str], master: str) -> str | None:
+    """spark.authenticate on a cluster needs the shared secret: read it from the environment only."""
+    if "spark.authenticate.secret" in conf:
+        raise ValueError("spark.authenticate.secret must not be written in config; set the environment "
+                         f"variable {spark_cfg.get('auth_secret_env') or AUTH_SECRET_ENV} instead")
+    if conf.get("spark.authenticate", "false") != "true" or master.startswith("local"):
+        return None  # local mode generates its own secret
+    env = str(spark_cfg.get("auth_secret_env") or AUTH_SECRET_ENV)
+    secret = os.environ.get(env)
+    if not secret:
+        raise RuntimeError(f"spark.authenticate is on but ${env} is empty: export the cluster's shared RPC "
+                           "secret (the same one the master and workers use) before starting the job")
+    return secret
 
 
 def _quiet_codegen_fallback(spark: SparkSession) -> None:

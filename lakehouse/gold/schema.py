@@ -34,6 +34,6 @@ XREF_ENTERPRISE = "source STRING, record_key STRING, enterprise_key STRING, matc
 # Per source and run: the four criteria 0..100, the overall score and its rules.
 DQ_SCORECARD = (
     "run_id STRING, run_at TIMESTAMP, source STRING, criterion STRING, score DOUBLE, rules ARRAY<STRING>, "
-    "rows LONG, violations LONG"
+    "rows LONG, violations LONG, previous_score DOUBLE, trend DOUBLE"
 )
 # criterion in ('dung', 'du', 'sach', 'song', 'overall').
