@@ -148,7 +148,8 @@ def scorecard(sources=("population_registry", "social_insurance", "enterprise_re
             for crit, score in scores.items():
                 rows.append({"run_id": run, "run_at": dt.datetime(2026, 1, day, tzinfo=dt.timezone.utc),
                              "source": src, "criterion": crit, "score": score,
-                             "rules": [f"{crit}.rule_a", f"{crit}.rule_b"], "rows": 1000, "violations": int(10 * (100 - score))})
+                             "rules": [f"{crit}.rule_a", f"{crit}.rule_b"], "rows": 1000, "violations": int(10 * (100 - score)),
+                             "previous_score": None, "trend": None})
     return {k: [r[k] for r in rows] for k in rows[0]}
 
 
