@@ -21,7 +21,7 @@ def test_cluster_env_turns_on_authentication_and_encryption(cluster_env):
     conf = compose(["env=cluster"]).spark.conf
     assert conf["spark.authenticate"] is True
     assert conf["spark.network.crypto.enabled"] is True and conf["spark.network.crypto.saslFallback"] is False
-    assert conf["spark.network.crypto.cipher"] == "AES/GCM/NoPadding"
+    assert conf["spark.network.crypto.cipher"] == "AES/CTR/NoPadding"  # GCM hangs in Spark 4.1.1
     assert conf["spark.io.encryption.enabled"] is True
     assert "spark.authenticate.secret" not in conf
     assert "spark.authenticate" not in compose([]).spark.conf  # local runs unchanged
