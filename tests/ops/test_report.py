@@ -118,7 +118,7 @@ def test_chart_helpers_and_run_order():
 
 def _save(spark, pdf, ddl, path):
     cols = [c.split()[0] for c in ddl.split(", ")]
-    native = [tuple(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in (r[c] for c in cols))
+    native = [tuple(v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in (r.get(c) for c in cols))
               for r in pdf.to_dict("records")]
     spark.createDataFrame(native, ddl).write.format("delta").save(path)
 
