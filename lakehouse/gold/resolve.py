@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -238,6 +237,8 @@ DEFAULT_PERSON_SETTINGS: dict[str, Any] = {
     "population_records": "auto",
     # Label-propagation iterations allowed for connected components.
     "max_cc_iterations": 50,
+    # Blocking keys / record ids up to this many rows are broadcast in the candidate filter.
+    "broadcast_max_rows": 1000000,
     # Bad components with at most this many edges are split on the driver, larger ones in Spark.
     "local_split_max_edges": 200000,
     "comparisons": {
@@ -305,14 +306,16 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any] | None) -> dict[
 
 def person_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The defaults with `settings` merged over them (what :func:`resolve_people` uses)."""
-    return _validate(_merge(DEFAULT_PERSON_SETTINGS, settings), PERSON_COMPARISONS)
+    return _validate(_merge(DEFAULT_PERSON_SETTINGS, settings), PERSON_SPEC)
 
 
 def enterprise_settings(settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    return _validate(_merge(DEFAULT_ENTERPRISE_SETTINGS, settings), ENTERPRISE_COMPARISONS)
+    """The enterprise defaults with `settings` merged over them."""
+    return _validate(_merge(DEFAULT_ENTERPRISE_SETTINGS, settings), ENTERPRISE_SPEC)
 
 
-def _validate(s: dict[str, Any], comparisons: Mapping[str, Any]) -> dict[str, Any]:
+def _validate(s: dict[str, Any], spec: "_Spec") -> dict[str, Any]:
+    comparisons = spec.comparisons
     if s["oversize_action"] not in ("split", "fail"):
         raise ValueError(f"oversize_action must be 'split' or 'fail', not {s['oversize_action']!r}")
     if not 0.0 < float(s["threshold"]) < 1.0:
@@ -328,6 +331,13 @@ def _validate(s: dict[str, Any], comparisons: Mapping[str, Any]) -> dict[str, An
                 raise ValueError(f"comparisons.{comp}.{level}: unknown level; known: {sorted(known)}")
     if s["train"]["method"] not in ("none", "labels", "em"):
         raise ValueError("train.method must be none, labels or em")
+    keys = set(spec.compare_columns) - {"wards"}
+    for rule in [*s["blocking_rules"], *s["train"]["em_blocking_rules"]]:
+        bad = [c for c in rule if c not in keys]
+        if not rule or bad:
+            raise ValueError(f"blocking rule {list(rule)}: unknown column(s) {bad}; available: {sorted(keys)}")
+    if any(float(t) <= float(s["threshold"]) for t in s["split_thresholds"]):
+        raise ValueError("split_thresholds must all be above threshold")
     return s
 
 
@@ -477,7 +487,7 @@ class _Spec:
     anchor_method: str
     prepare: Callable[[DataFrame, Mapping[str, Any]], DataFrame]
     comparisons: Mapping[str, Any]
-    compare_columns: tuple[str, ...]     # carried into Splink (and into anchored profiles)
+    compare_columns: tuple[str, ...]     # carried into Splink (and into profiles); blocking keys
     tf_columns: tuple[str, ...]
 
 
@@ -558,15 +568,38 @@ def _key(rule: Sequence[str]) -> Column:
     return F.when(present, F.concat_ws(KEY_SEP, *cols))
 
 
-def _blocked_pairs(cand: DataFrame, rules: Sequence[Sequence[str]], max_block: int,
-                   stats: ResolveStats) -> DataFrame:
-    """(match_key, join_key_l, join_key_r) for every pair sharing a blocking key, with at least one
-    unanchored side; join_key_l < join_key_r; blocks larger than `max_block` are skipped."""
-    keyed = cand.select(
+def _explode_keys(df: DataFrame, rules: Sequence[Sequence[str]]) -> DataFrame:
+    """(uid, anchored, rule, key): one row per record and blocking rule whose columns are all set."""
+    return df.select(
         "uid", F.col("anchor").isNotNull().alias("anchored"),
         F.explode(F.array(*[F.struct(F.lit(i).alias("rule"), _key(r).alias("key"))
                             for i, r in enumerate(rules)])).alias("k"),
     ).select("uid", "anchored", "k.rule", "k.key").where(F.col("key").isNotNull())
+
+
+def _candidates(prep: DataFrame, cols: Sequence[str], rules: Sequence[Sequence[str]],
+                broadcast_max: int) -> DataFrame:
+    """Unanchored records + the distinct profiles of those anchored records that share at least one
+    blocking key with an unanchored record (the others can never be paired: no wide shuffle of
+    every anchored record). Profile = one row per distinct (anchor, compared values), min uid."""
+    free = prep.where(F.col("anchor").isNull()).select("uid", "anchor", *cols)
+    live = _explode_keys(free, rules).select("rule", "key").distinct().localCheckpoint()
+    small = live.count() <= broadcast_max
+    anchored = prep.where(F.col("anchor").isNotNull())
+    rel = _explode_keys(anchored.select("uid", "anchor", *cols), rules) \
+        .join(F.broadcast(live) if small else live, ["rule", "key"], "left_semi").select("uid").distinct()
+    rel = rel.localCheckpoint()
+    small = rel.count() <= broadcast_max
+    profiles = anchored.join(F.broadcast(rel) if small else rel, "uid", "left_semi") \
+        .groupBy("anchor", *cols).agg(F.min("uid").alias("uid")).select("uid", "anchor", *cols)
+    return free.unionByName(profiles)
+
+
+def _blocked_pairs(cand: DataFrame, rules: Sequence[Sequence[str]], max_block: int,
+                   stats: ResolveStats) -> DataFrame:
+    """(match_key, join_key_l, join_key_r) for every pair sharing a blocking key, with at least one
+    unanchored side; join_key_l < join_key_r; blocks larger than `max_block` are skipped."""
+    keyed = _explode_keys(cand, rules)
     w = Window.partitionBy("rule", "key")
     # only blocks holding an unanchored record can produce a pair: keep those (small), once
     keyed = (keyed.select("*", F.count(F.lit(1)).over(w).alias("n"),
@@ -706,10 +739,7 @@ def _run(df: DataFrame, s: dict[str, Any], spec: _Spec, stats: ResolveStats,
     edges = None
     if stats.unanchored_records > 0 and stats.records > 1:
         # ---- step 2 candidates: unanchored records + distinct profiles of anchored records
-        free = prep.where(F.col("anchor").isNull()).select("uid", "anchor", *cols)
-        profiles = prep.where(F.col("anchor").isNotNull()).groupBy("anchor", *cols) \
-            .agg(F.min("uid").alias("uid")).select("uid", "anchor", *cols)
-        cand = keep(free.unionByName(profiles))
+        cand = keep(_candidates(prep, cols, s["blocking_rules"], int(s["broadcast_max_rows"])))
         pairs = _blocked_pairs(cand, s["blocking_rules"], int(s["max_block_size"]), stats)
         by_rule = {r["match_key"]: int(r["n"])
                    for r in pairs.groupBy("match_key").agg(F.count(F.lit(1)).alias("n")).collect()}
@@ -891,10 +921,6 @@ def _components_with_stats(graph: DataFrame, weights: DataFrame, max_size: int, 
     return labels, comps.localCheckpoint()
 
 
-def df_spark(df: DataFrame):
-    return df.sparkSession
-
-
 class _UnionFind:
     def __init__(self):
         self.parent: dict[str, str] = {}
@@ -1011,7 +1037,7 @@ def _guarded_components(graph: DataFrame, weights: DataFrame, s: Mapping[str, An
             mapping, unsplittable = split_components(edges, w, thresholds, max_size)
             stats.unsplittable_components = unsplittable
             if mapping:
-                parts.append(df_spark(graph).createDataFrame(mapping, "node string, comp string"))
+                parts.append(graph.sparkSession.createDataFrame(mapping, "node string, comp string"))
         else:
             parts.extend(_split_in_spark(sub, weights, thresholds, max_size, max_iter, stats))
         final = parts[0]
