@@ -95,7 +95,7 @@ def test_from_config_and_run_log_table(spark, make_cfg, tmp_path):
     rl2 = RunLog.from_config(cfg, job="silver", stream=_io.StringIO())
     rl2.record("merge", rows=7, seconds=0.7)
     rl2.write_table(spark)
-    rows = io.read_delta(spark, rl.table_path).orderBy("started_at").collect()
+    rows = io.read_delta(spark, rl.table_path).orderBy("job", "started_at").collect()
     assert [(r["job"], r["stage"], r["source"], r["rows"], r["status"]) for r in rows] == [
         ("bronze", "ingest", "id_card", 3, "ok"), ("bronze", "ingest", "broken", None, "failed"),
         ("silver", "merge", None, 7, "ok")]
