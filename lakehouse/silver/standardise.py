@@ -83,31 +83,55 @@ def _col(c: ColumnOrName) -> Column:
     return F.col(c) if isinstance(c, str) else c
 
 
-#: When True, :func:`_let` binds values through a one-element ``transform``: small plans, but
-#: higher-order functions run interpreted. When False the value is inlined and left to codegen's
-#: subexpression elimination, which does not reach into CASE WHEN branches; inlining measured
-#: slower (tax codes 5k vs 72k rows/s in ``udf_baseline.compare``). Both are slower than the
-#: Python-UDF baseline for names, dates and tax codes: see the TODO in the module docstring.
-MATERIALISE_LETS = True
-
-
-def _let(value: Column, fn: Callable[[Column], Column], materialise: bool | None = None) -> Column:
-    """Bind ``value`` and pass it to ``fn``, like SQL ``LET`` (see :data:`MATERIALISE_LETS`)."""
-    if materialise if materialise is not None else MATERIALISE_LETS:
-        return F.transform(F.array(value), fn)[0]
-    return fn(value)
-
-
 def _rx_class(chars: str) -> str:
     return "".join(f"\\x{{{ord(c):X}}}" for c in sorted(set(chars)))
 
 
 def _literal_map(pairs: Mapping[str, str] | list[tuple[str, str]]) -> Column:
-    items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    return F.create_map(*itertools.chain.from_iterable((F.lit(k), F.lit(v)) for k, v in items))
+    """A literal ``map<string,string>`` as ONE leaf of the expression tree (``str_to_map`` of a
+    literal, constant-folded by the optimizer): ``create_map`` would add two leaves per entry to
+    every copy of the expression that uses it."""
+    items = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
+    assert all("\x01" not in k + v and "\x02" not in k + v for k, v in items)
+    body = "\x01".join(f"{k}\x02{v}" for k, v in items)
+    return F.str_to_map(F.lit(body), F.lit("\x01"), F.lit("\x02"))
+
+
+def _literal_array(values: list[str]) -> Column:
+    """A literal ``array<string>`` as ONE leaf of the expression tree (``split`` of a literal,
+    constant-folded), for O(1) lookups by position."""
+    assert all("\x01" not in v for v in values)
+    return F.split(F.lit("\x01".join(values)), "\x01")
+
+
+def _let(value: Column, fn: Callable[[Column], Column]) -> Column:
+    """``fn(x)`` with ``x`` bound to ``value``, like SQL ``LET``: a one-element ``transform``.
+
+    The only binding construct Spark offers that keeps the expression TREE linear: without it,
+    every use of ``x`` copies ``value``'s whole subtree, the copies multiply across the steps of
+    a rule, and analysing/optimising the plan takes seconds to minutes (an inlined
+    ``standardise_name`` had 730k leaves). ``fn`` and ``value`` run interpreted (higher-order
+    functions have no code generation in Spark 4.1), so keep both cheap, or compute ``value``
+    with :func:`_pre` below.
+    """
+    return F.transform(F.array(value), fn)[0]
+
+
+def _pre(value: Column, never: Column | str = "") -> Column:
+    """``value`` evaluated by generated code in a projection BELOW the current one.
+
+    ``NULLIF(value, never)`` is a ``With`` expression; the optimizer (``RewriteWithExpression``)
+    moves its operand into a new projection underneath when it sits in an always-evaluated
+    position (not inside a CASE branch), and the rest of the plan reads it as a column. Used for
+    the argument of :func:`_let`: the heavy, linear part of a rule then runs with code generation
+    and the interpreted lambda only sees a column. ``value`` must never equal ``never`` (the
+    result would be null).
+    """
+    return F.nullif(value, never if isinstance(never, Column) else F.lit(never))
 
 
 def _blank_to_null(c: Column) -> Column:
+    """'' -> null. ``c`` is evaluated twice: pass a bound (lambda) variable or a column."""
     return F.when(F.length(c) > 0, c)
 
 
@@ -179,29 +203,45 @@ def _mojibake_tables() -> tuple[str, str, str]:
     return specials, byte_chars, telltale
 
 
-@lru_cache(maxsize=None)
-def _tone_rules() -> tuple[tuple[str, str], ...]:
-    """(regex, replacement) pairs moving the tone from the 2nd to the 1st vowel of oa/oe/uy.
+#: Internal marker (a Unicode noncharacter, reserved for internal use) put in front of each
+#: oa/oe/uy cluster that :func:`to_new_tone` rewrites.
+_MARK = "\ufdd0"
 
-    Same rule as ``text.to_new_tone``: only at the end of a syllable (no letter follows), never
-    after another vowel, and ``uy`` never after ``q``.
+
+@lru_cache(maxsize=None)
+def _tone_marking() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """(regex of the clusters to move, (marker + old cluster, new cluster) literal pairs).
+
+    Same rule as ``text.to_new_tone``: the tone moves from the 2nd to the 1st vowel of oa/oe/uy
+    only at the end of a syllable (no letter or mark follows), never after another vowel, and
+    ``uy`` never after ``q``. One regex marks every such cluster (clusters cannot overlap or touch:
+    each is followed by a non-letter), then one literal ``replace`` per cluster rewrites it.
     """
     vowels = _rx_class("".join(ch for ch in _vi_letters()
                                if text.strip_diacritics(ch).lower() in "aeiouy"))
-    rules = []
-    for old, new in text._OLD_TO_NEW.items():  # case variants of ("oà", "òa"), ...
-        before = vowels + ("qQ" if old[0] in "uU" else "")
-        rules.append((f"(?<![{before}]){old}(?![\\p{{L}}\\p{{M}}])", new))
-    return tuple(rules)
-
-
-@lru_cache(maxsize=None)
-def _tone_telltale() -> str:
-    olds = "".join(sorted({k[1] for k in text._OLD_TO_NEW}))
-    return f"[oOuU][{olds}](?![\\p{{L}}\\p{{M}}])"
+    o_second = _rx_class("".join(k[1] for k in text._OLD_TO_NEW if k[0] in "oO"))
+    u_second = _rx_class("".join(k[1] for k in text._OLD_TO_NEW if k[0] in "uU"))
+    end = "(?![\\p{L}\\p{M}])"
+    # The literal first letter comes first and the look-behind checks the letter before it:
+    # a leading look-behind over the ~140-letter vowel class ran at every position (10x slower).
+    pattern = (f"[oO](?<![{vowels}][oO])[{o_second}]{end}"
+               f"|[uU](?<![{vowels}qQ][uU])[{u_second}]{end}")
+    return pattern, tuple((_MARK + old, new) for old, new in text._OLD_TO_NEW.items())
 
 
 # --------------------------------------------------------------------------- text primitives
+
+def _repair_telltale_value(s: Column) -> Column:
+    """:func:`repair_mojibake` of a value known to contain the telltale: once(once(s))."""
+    specials, byte_chars, telltale = _mojibake_tables()
+
+    def fixed(x: Column) -> Column:
+        latin = F.regexp_replace(F.translate(x, specials, byte_chars), "[^\\x00-\\xff]", "\u00ff")
+        return F.try_validate_utf8(F.encode(latin, "ISO-8859-1").cast("string"))
+
+    first = F.coalesce(fixed(s), s)
+    return F.when(first.rlike(telltale), F.coalesce(fixed(first), first)).otherwise(first)
+
 
 def repair_mojibake(col: ColumnOrName) -> Column:
     """Undo UTF-8 bytes mis-read as cp1252 ("Nguyá»…n" -> "Nguyễn"); DOMAIN.md "Legacy encodings".
@@ -210,16 +250,11 @@ def repair_mojibake(col: ColumnOrName) -> Column:
     "Ã"/"Ä"/"Æ"/"á" followed by continuation-byte images such as "»"/"º"). The repair maps every
     character back to its cp1252 byte and decodes the bytes as UTF-8; if they are not valid UTF-8
     (or contain characters outside cp1252) the value is returned unchanged. Repairs twice, so
-    doubly mis-decoded text is fixed and the function stays idempotent on it.
+    doubly mis-decoded text is fixed and the function stays idempotent on it. Clean values (the
+    vast majority) cost one regex test.
     """
-    specials, byte_chars, telltale = _mojibake_tables()
-
-    def once(s: Column) -> Column:
-        latin = F.regexp_replace(F.translate(s, specials, byte_chars), "[^\\x00-\\xff]", "\u00ff")
-        fixed = F.try_validate_utf8(F.encode(latin, "ISO-8859-1").cast("string"))
-        return F.when(s.rlike(telltale), F.coalesce(fixed, s)).otherwise(s)
-
-    return _let(_col(col).cast("string"), lambda s: _let(once(s), once))
+    s = _col(col).cast("string")
+    return F.when(s.rlike(_mojibake_tables()[2]), _repair_telltale_value(s)).otherwise(s)
 
 
 def nfc(col: ColumnOrName) -> Column:
@@ -246,10 +281,29 @@ def to_new_tone(col: ColumnOrName) -> Column:
     another vowel, ``uy`` not after ``q`` (quý stays). Input must be NFC.
     """
     s = _col(col)
-    out = s
-    for pattern, repl in _tone_rules():
-        out = F.regexp_replace(out, pattern, repl)
-    return F.when(s.rlike(_tone_telltale()), out).otherwise(s)
+    pattern, pairs = _tone_marking()
+    moved = F.regexp_replace(s, pattern, _MARK + "$0")
+    for old, new in pairs:
+        moved = F.replace(moved, F.lit(old), F.lit(new))
+    return F.when(s.rlike(pattern), moved).otherwise(s)
+
+
+def _fold_chars(c: Column) -> Column:
+    src, dst = _fold_translate()
+    return F.translate(F.upper(c), src, dst)
+
+
+def _fold_spaces(x: Column, bound: bool = False) -> Column:
+    """Collapse whitespace runs and trim. The string is rebuilt only when needed; the test is a
+    regex (``x`` named 3 times) or, for a bound ``x``, byte searches for two spaces or a non-space
+    whitespace (Java's \\s), cheaper but naming ``x`` 8 times."""
+    if bound:
+        rebuild = x.contains("  ")
+        for ch in "\t\n\x0b\x0c\r":
+            rebuild = rebuild | x.contains(ch)
+    else:
+        rebuild = x.rlike("\\s\\s|[\\t\\n\\x0B\\f\\r]")
+    return F.trim(F.when(rebuild, F.regexp_replace(x, "\\s+", " ")).otherwise(x))
 
 
 def fold(col: ColumnOrName) -> Column:
@@ -258,20 +312,24 @@ def fold(col: ColumnOrName) -> Column:
     DOMAIN.md "Stripped diacritics" (Đ is not decomposed by NFD, so it is mapped explicitly).
     Input should be NFC; stray combining marks are deleted.
     """
-    src, dst = _fold_translate()
-    return F.trim(F.regexp_replace(F.translate(F.upper(_col(col)), src, dst), "\\s+", " "))
+    return _fold_spaces(_fold_chars(_col(col)))
+
+
+def _squeeze(s: Column) -> Column:
+    """NFC, whitespace runs (incl. NBSP) -> one space, trimmed."""
+    return F.trim(F.regexp_replace(nfc(s), "[\\s\u00a0]+", " "))
 
 
 def _clean_text(col: ColumnOrName) -> Column:
     """mojibake repair -> NFC -> whitespace collapsed and trimmed (empty -> null)."""
-    return _let(repair_mojibake(col), lambda r: _blank_to_null(
-        F.trim(F.regexp_replace(nfc(r), "[\\s\u00a0]+", " "))))
+    return F.nullif(_squeeze(repair_mojibake(col)), F.lit(""))    # one copy of the operand
 
 
 # --------------------------------------------------------------------------- names
 
 @lru_cache(maxsize=None)
-def _name_alternation(kind: str) -> str:
+def _name_forms(kind: str) -> tuple[str, ...]:
+    """Title-cased surname / middle-name forms: as listed, new tone placement, no diacritics."""
     rows = reference.surnames() if kind == "surname" else \
         list(reference.middle_names("M")) + list(reference.middle_names("F"))
     forms = set()
@@ -279,7 +337,46 @@ def _name_alternation(kind: str) -> str:
         n = str(r["name"])
         for v in (n, text.to_new_tone(n), text.strip_diacritics(n)):
             forms.add(v[:1].upper() + v[1:].lower())
-    return "(?:" + "|".join(sorted(forms, key=len, reverse=True)) + ")"
+    return tuple(sorted(forms, key=lambda f: (-len(f), f)))
+
+
+@lru_cache(maxsize=None)
+def _name_alternation(kind: str) -> str:
+    """The forms as a regex alternation (used by the Python oracle in ``udf_baseline``)."""
+    return "(?:" + "|".join(_name_forms(kind)) + ")"
+
+
+#: Reorders "A B C D" (tokens separated by single spaces) by replacement: kept, surname moved
+#: first ("D A B C") or surname first and given name last ("D B C A").
+_REORDER_RX = "^(\\S+)((?: \\S+)*?) (\\S+)$"
+_REORDER_REPL = ("$1$2 $3", "$3 $1$2", "$3$2 $1")
+
+
+def _name_order(t: Column) -> Column:
+    """0 keep | 1 surname first | 2 surname first and given name last, for a Title-cased name
+    with single spaces (step 5 of :func:`standardise_name`); ``t`` should be a bound variable.
+
+    Token tests are hashed set lookups (``isin`` of many literals becomes ``InSet``) on
+    ``substring_index`` tokens: the same rule as the Python oracle's regexes
+    ``^(?!SUR )\\S+( \\S+)* SUR$`` (swap) and ``^(?!MID )\\S+ MID( \\S+)* \\S+$`` (given name
+    first). ``AND`` and ``CASE`` stop early, so most names cost a space test and one lookup.
+    """
+    sur, mid = _name_forms("surname"), _name_forms("middle")
+    first = F.substring_index(t, " ", 1)
+    swapped = t.contains(" ") & F.substring_index(t, " ", -1).isin(*sur) & ~first.isin(*sur)
+    first_two = F.substring_index(t, " ", 2)
+    given_first = (first_two != t) & ~first.isin(*mid) & F.substring_index(first_two, " ", -1).isin(*mid)
+    return F.when(swapped, F.when(given_first, 2).otherwise(1)).otherwise(0)
+
+
+#: One regex test on the raw value picks the slow path: a mojibake telltale, a combining mark,
+#: a whitespace run or non-space whitespace, a blank value, or an oa/oe/uy cluster whose tone may
+#: sit on the 2nd vowel (any case: initcap runs later). Other names only need trim + initcap.
+@lru_cache(maxsize=None)
+def _name_slow_path() -> str:
+    _, _, telltale = _mojibake_tables()
+    old = _rx_class("".join(k[1] for k in text._OLD_TO_NEW))
+    return f"{telltale}|{_COMBINING}|[\\s\u00a0]{{2}}|[\\t\\n\\x0B\\f\\r\u00a0]|^ *$|[oOuU][{old}]"
 
 
 def standardise_name(col: ColumnOrName) -> Column:
@@ -302,32 +399,38 @@ def standardise_name(col: ColumnOrName) -> Column:
 
     ``no_diacritics`` marks names written without any diacritics (weaker evidence when matching).
     """
+    _, _, telltale = _mojibake_tables()
     raw = _col(col).cast("string")
-    sur, mid = _name_alternation("surname"), _name_alternation("middle")
-    swap = f"^(?!{sur} )\\S+( \\S+)* {sur}$"
-    given_first = f"^(?!{mid} )\\S+ {mid}( \\S+)* \\S+$"
-    _, _, moji = _mojibake_tables()
+    slow = raw.rlike(_name_slow_path())
+    # Generated code, in a projection below (see _pre): the cleaned Title-cased name, its folded
+    # key and flags (bit 4: slow path, 2: mojibake, 1: decomposed). Folding ignores where the tone
+    # sits (hoà and hòa both fold to HOA), so the key of the unswapped name is fold(initcap).
+    squeezed = F.when(slow, F.when(raw.rlike(telltale), _squeeze(_repair_telltale_value(raw)))
+                      .otherwise(_squeeze(raw))).otherwise(F.trim(raw))
+    initcap = F.initcap(squeezed)
+    bound = F.struct(
+        _pre(initcap).alias("i"),                                             # '' -> null
+        _pre(fold(initcap)).alias("k"),
+        _pre(F.when(slow, 4 + raw.rlike(telltale).cast("int") * 2 + raw.rlike(_COMBINING).cast("int"))
+             .otherwise(0), F.lit(-1)).alias("f"))
+    repl = F.array(*map(F.lit, _REORDER_REPL))
 
-    def build(v: Column) -> Column:
-        def reorder(t: Column) -> Column:
-            return (F.when(t.rlike(swap) & t.rlike(given_first),
-                           F.regexp_replace(t, "^(\\S+)((?: \\S+)*?) (\\S+)$", "$3$2 $1"))
-                    .when(t.rlike(swap), F.regexp_replace(t, "^(.*) (\\S+)$", "$2 $1"))
-                    .otherwise(t))
+    def result(x: Column, t: Column, order: Column) -> Column:
+        name = F.when(order == 0, t).otherwise(F.regexp_replace(t, _REORDER_RX, F.element_at(repl, order + 1)))
+        folded = F.when(order == 0, x["k"]).otherwise(_let(_fold_chars(name), lambda c: _fold_spaces(c, bound=True)))
+        return F.struct(
+            name.alias("name"),
+            _blank_to_null(folded).alias("name_folded"),
+            F.coalesce(order > 0, F.lit(False)).alias("order_swapped"),
+            F.coalesce(x["f"].bitwiseAND(2) > 0, F.lit(False)).alias("mojibake_repaired"),
+            F.coalesce(x["f"].bitwiseAND(1) > 0, F.lit(False)).alias("was_decomposed"),
+            F.coalesce(x["i"] != t, F.lit(False)).alias("old_tone"),
+            # all ASCII <=> one UTF-8 byte per character (reordering keeps the characters)
+            F.coalesce(F.length(t) == F.octet_length(t), F.lit(False)).alias("no_diacritics"))
 
-        def result(name: Column, t: Column, i: Column) -> Column:
-            return F.struct(
-                name.alias("name"),
-                _blank_to_null(fold(name)).alias("name_folded"),
-                F.coalesce(t.rlike(swap), F.lit(False)).alias("order_swapped"),
-                F.coalesce(raw.rlike(moji), F.lit(False)).alias("mojibake_repaired"),
-                F.coalesce(raw.rlike(_COMBINING), F.lit(False)).alias("was_decomposed"),
-                F.coalesce(i != t, F.lit(False)).alias("old_tone"),
-                (name.isNotNull() & ~name.rlike("[^\\x00-\\x7f]")).alias("no_diacritics"))
-
-        return _let(F.initcap(v), lambda i: _let(to_new_tone(i), lambda t: _let(reorder(t), lambda n: result(n, t, i))))
-
-    return _let(_clean_text(raw), build)
+    return _let(bound, lambda x: _let(
+        F.when(x["f"] >= 4, to_new_tone(x["i"])).otherwise(x["i"]),     # fast path: no oa/oe/uy
+        lambda t: _let(_name_order(t), lambda order: result(x, t, order))))
 
 
 # --------------------------------------------------------------------------- dates
@@ -362,52 +465,68 @@ def parse_date(col: ColumnOrName) -> Column:
     whether ANSI mode is on or off.
     """
     c = _col(col)
-    s = fold(F.regexp_replace(nfc(c.cast("string")), "[,]", " "))
-    canon = s
+    canon = fold(F.regexp_replace(nfc(c.cast("string")), "[,]", " "))
     for pattern, repl in _DATE_RULES:
         canon = F.regexp_replace(canon, pattern, repl)
+    # Generated code, in a projection below (see _pre): the canonical "y-M-d" text and its parts.
+    ystr = F.split_part(canon, F.lit("-"), F.lit(1))
+    y0 = ystr.try_cast("int")
+    cur = F.year(F.current_date()) % 100
+    parts = F.struct(
+        _pre(F.when(F.length(canon) > 0, canon.rlike(r"^\d{2,4}-\d{1,2}-\d{1,2}$").cast("int")),
+             F.lit(-1)).alias("ok"),                                   # null: blank or null
+        _pre(F.when(F.length(ystr) == 2, F.when(y0 > cur, y0 + 1900).otherwise(y0 + 2000))
+             .when(F.length(ystr) == 4, y0), F.lit(-1)).alias("y"),
+        _pre(F.split_part(canon, F.lit("-"), F.lit(2)).try_cast("int"), F.lit(-1)).alias("m"),
+        _pre(F.split_part(canon, F.lit("-"), F.lit(3)).try_cast("int"), F.lit(-1)).alias("d"))
+    month_days = F.array(*[F.lit(x) for x in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)])
 
-    def build(v: Column) -> Column:
-        ok = v.rlike(r"^\d{2,4}-\d{1,2}-\d{1,2}$")
-        ystr = F.split_part(v, F.lit("-"), F.lit(1))
-        y0 = ystr.try_cast("int")
-        cur = F.year(F.current_date()) % 100
-        y = F.when(F.length(ystr) == 2, F.when(y0 > cur, y0 + 1900).otherwise(y0 + 2000)) \
-            .when(F.length(ystr) == 4, y0)
-        m0 = F.split_part(v, F.lit("-"), F.lit(2)).try_cast("int")
-        d0 = F.split_part(v, F.lit("-"), F.lit(3)).try_cast("int")
-        swapped = (m0 > 12) & (d0 >= 1) & (d0 <= 12)
-        m = F.when(swapped, d0).otherwise(m0)
-        d = F.when(swapped, m0).otherwise(d0)
+    def swap(p: Column) -> Column:
+        swapped = (p["m"] > 12) & (p["d"] >= 1) & (p["d"] <= 12)
+        return F.struct(p["ok"].alias("ok"), p["y"].alias("y"), swapped.alias("swapped"),
+                        F.when(swapped, p["d"]).otherwise(p["m"]).alias("m"),
+                        F.when(swapped, p["m"]).otherwise(p["d"]).alias("d"))
+
+    def build(q: Column) -> Column:
+        y, m, d = q["y"], q["m"], q["d"]
         leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-        mdays = F.element_at(F.array(*[F.lit(x) for x in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)]),
-                             F.when((m >= 1) & (m <= 12), m).otherwise(F.lit(1))) \
+        mdays = F.element_at(month_days, F.when((m >= 1) & (m <= 12), m).otherwise(F.lit(1))) \
             + F.when((m == 2) & leap, 1).otherwise(0)
-        year_ok = (y >= 1800) & (y <= 2200)
         year_only = (m == 0) & (d == 0)
         month_only = (d == 0) & (m >= 1) & (m <= 12)
         day_ok = (m >= 1) & (m <= 12) & (d >= 1) & (d <= mdays)
-        valid = F.coalesce(ok & year_ok & (year_only | month_only | day_ok), F.lit(False))
-        date = F.when(valid, F.make_date(y, F.when(year_only, 1).otherwise(m), F.when(d == 0, 1).otherwise(d)))
-        precision = F.when(~valid, F.lit(None)).when(year_only | ((m == 1) & (d == 1)), "year") \
-            .when(month_only, "month").otherwise("day")
-        flag = (F.when(v.isNull(), F.lit(None))
-                .when(~F.coalesce(ok, F.lit(False)), "unparsed")
-                .when(~valid, "impossible")
-                .when(year_only, "year_only")
-                .when((m == 1) & (d == 1), "possible_year_only")
-                .when(swapped, "day_month_swapped"))
-        return F.struct(date.alias("date"), precision.alias("precision"), flag.alias("flag"))
+        valid = F.coalesce((q["ok"] == 1) & (y >= 1800) & (y <= 2200) & (year_only | month_only | day_ok),
+                           F.lit(False))
+        return _let(valid, lambda valid: F.struct(
+            F.when(valid, F.make_date(y, F.when(year_only, 1).otherwise(m), F.when(d == 0, 1).otherwise(d)))
+            .alias("date"),
+            F.when(~valid, F.lit(None)).when(year_only | ((m == 1) & (d == 1)), "year")
+            .when(month_only, "month").otherwise("day").alias("precision"),
+            (F.when(q["ok"].isNull(), F.lit(None))
+             .when(q["ok"] == 0, "unparsed")
+             .when(~valid, "impossible")
+             .when(year_only, "year_only")
+             .when((m == 1) & (d == 1), "possible_year_only")
+             .when(q["swapped"], "day_month_swapped")).alias("flag")))
 
-    return _let(_blank_to_null(canon), build)
+    return _let(parts, lambda p: _let(swap(p), build))
 
 
 # --------------------------------------------------------------------------- CCCD / CMND
 
-def _id_digits(col: ColumnOrName) -> Column:
+def _id_text(col: ColumnOrName) -> Column:
     """Cast to string, drop a spreadsheet ".0" suffix, then spaces, dots, dashes, underscores."""
-    s = F.regexp_replace(_col(col).cast("string"), r"^\s*(\d+)\.0+\s*$", "$1")
-    return _blank_to_null(F.regexp_replace(s, r"[\s.\-_\u00a0]", ""))
+    # One pass: the first alternative (the whole value is "digits.000") keeps the digits; the
+    # second deletes one separator (its $1 did not take part in the match, so it appends nothing).
+    return F.regexp_replace(_col(col).cast("string"), r"^\s*(\d+)\.0+\s*$|[\s.\-_\u00a0]", "$1")
+
+
+def _id_bound(col: ColumnOrName) -> Column:
+    """struct<v: cleaned id ('' -> null), digits: 1/0 (null when v is null)>, computed by generated
+    code in a projection below (see :func:`_pre`), for :func:`_let`."""
+    x = _id_text(col)
+    return F.struct(_pre(x).alias("v"),
+                    _pre(F.when(F.length(x) > 0, x.rlike(r"^\d+$").cast("int")), F.lit(-1)).alias("digits"))
 
 
 def _cccd_structure(v: Column) -> tuple[Column, Column, Column]:
@@ -441,10 +560,9 @@ def standardise_cccd(col: ColumnOrName, birth_date: ColumnOrName | None = None,
     bd = _col(birth_date) if birth_date is not None else F.lit(None).cast("date")
     fem = _col(sex_is_female) if sex_is_female is not None else F.lit(None).cast("boolean")
 
-    def build(v: Column) -> Column:
-        digits = v.rlike(r"^\d+$")
+    def build(b: Column, cccd: Column) -> Column:
+        v, digits = b["v"], b["digits"] == 1
         n = F.length(v)
-        cccd = F.when(digits & (n == 12), v).when(digits & (n == 11), F.concat(F.lit("0"), v))
         prov_ok, g_ok, year = _cccd_structure(cccd)
         g_female = (F.substring(cccd, 4, 1).try_cast("int") % 2) == 1
         birth_year = F.when(g_ok, year)
@@ -461,7 +579,11 @@ def standardise_cccd(col: ColumnOrName, birth_date: ColumnOrName | None = None,
                         F.when(prov_ok, F.substring(cccd, 1, 3)).alias("province_code"),
                         F.when(g_ok, g_female).alias("is_female"), birth_year.alias("birth_year"))
 
-    return _let(_id_digits(col), build)
+    def cccd(b: Column) -> Column:
+        v, n, digits = b["v"], F.length(b["v"]), b["digits"] == 1
+        return F.when(digits & (n == 12), v).when(digits & (n == 11), F.concat(F.lit("0"), v))
+
+    return _let(_id_bound(col), lambda b: _let(cccd(b), lambda c: build(b, c)))
 
 
 def standardise_cmnd(col: ColumnOrName) -> Column:
@@ -472,8 +594,8 @@ def standardise_cmnd(col: ColumnOrName) -> Column:
     is the *issuing* province and ranges were reused, so a CMND is a weak identifier: never merge
     on it alone (callers must treat ``valid`` as "well-formed", not "identifies a person").
     """
-    def build(v: Column) -> Column:
-        digits = v.rlike(r"^\d+$")
+    def build(b: Column) -> Column:
+        v, digits = b["v"], b["digits"] == 1
         n = F.length(v)
         cmnd = F.when(digits & (n == 9), v).when(digits & (n == 8), F.concat(F.lit("0"), v)) \
             .when(digits & (n == 12), v)
@@ -483,16 +605,20 @@ def standardise_cmnd(col: ColumnOrName) -> Column:
         return F.struct(cmnd.alias("cmnd"), reason.isNull().alias("valid"), kind.alias("kind"),
                         reason.alias("reason"))
 
-    return _let(_id_digits(col), build)
+    return _let(_id_bound(col), build)
 
 
 # --------------------------------------------------------------------------- tax codes
 
-def _mst_check_ok(code10: Column) -> tuple[Column, Column]:
-    """(prefix issuable: S mod 11 != 0, check digit correct) for a 10-digit string."""
-    s = sum(F.substring(code10, i + 1, 1).cast("int") * w for i, w in enumerate(TAX_WEIGHTS))
-    r = s % 11
-    return r != 0, (10 - r) == F.substring(code10, 10, 1).cast("int")
+def _mst_check_ok(x: Column) -> tuple[Column, Column]:
+    """(prefix issuable: S mod 11 != 0, check digit correct) for the 10-digit code as a long.
+
+    The digits are taken arithmetically (every quotient is below 1e10, exact in a double)."""
+    def digit(i: int) -> Column:       # i-th digit, 0-based from the left
+        return (x / 10 ** (9 - i)).cast("long") % 10
+
+    r = sum(digit(i) * w for i, w in enumerate(TAX_WEIGHTS)) % 11
+    return r != 0, (10 - r) == digit(9)
 
 
 def standardise_tax_code(col: ColumnOrName) -> Column:
@@ -509,33 +635,50 @@ def standardise_tax_code(col: ColumnOrName) -> Column:
     S mod 11 == 0 is never issued ('unissued_prefix'), a wrong C is 'bad_check_digit', branch
     '000' is 'bad_branch'.
     """
-    def build(v: Column) -> Column:
-        m10 = v.rlike(r"^\d{10}$")
-        m13 = v.rlike(r"^\d{10}-?\d{3}$")
-        m9 = v.rlike(r"^\d{9}$")
-        m12 = v.rlike(r"^0\d{11}$")
-        m11 = v.rlike(r"^[1-9]\d{10}$")
-        m12b = v.rlike(r"^[1-9]\d{11}$") | v.rlike(r"^\d{9}-\d{3}$")
-        d = F.regexp_replace(v, "-", "")
-        code = (F.when(m10, v).when(m9, F.concat(F.lit("0"), v))
-                .when(m13, F.concat(F.substring(d, 1, 10), F.lit("-"), F.substring(d, 11, 3)))
-                .when(m12b, F.concat(F.lit("0"), F.substring(d, 1, 9), F.lit("-"), F.substring(d, 10, 3)))
-                .when(m12, v).when(m11, F.concat(F.lit("0"), v)))
-        kind = F.when(m10 | m9, "enterprise10").when(m13 | m12b, "branch13").when(m12 | m11, "personal12")
-        issuable, check_ok = _mst_check_ok(F.substring(code, 1, 10))
+    x = F.regexp_replace(_col(col).cast("string"), r"[\s.\u00a0]", "")
+    # Generated code, in a projection below: the value ('' -> null) and one digit test on its
+    # dash-less form (\z, not $: Java's $ also matches before a final line terminator). The
+    # layouts (^\d{10}$, ^\d{9}$, ^\d{10}-?\d{3}$, ^[1-9]\d{11}$|^\d{9}-\d{3}$, ^0\d{11}$,
+    # ^[1-9]\d{10}$) are then told apart by lengths and dash positions.
+    bound = F.struct(_pre(x).alias("v"),
+                     _pre(F.when(F.length(x) > 0, F.replace(x, F.lit("-"), F.lit("")).rlike(r"^[0-9]+\z")
+                                 .cast("int")), F.lit(-1)).alias("digits"))
+
+    def code(b: Column) -> Column:
+        v = b["v"]
+        d = F.replace(v, F.lit("-"), F.lit(""))
+        nd = F.length(d)
+        dashes = F.length(v) - nd
+        plain = (b["digits"] == 1) & (dashes == 0)
+        one_dash = (b["digits"] == 1) & (dashes == 1)
+        lead0 = v.startswith("0")
+        return (F.when(plain & (nd == 10), v)
+                .when(plain & (nd == 9), F.concat(F.lit("0"), v))
+                .when((plain | (one_dash & (F.substring(v, 11, 1) == "-"))) & (nd == 13),
+                      F.concat(F.substring(d, 1, 10), F.lit("-"), F.substring(d, 11, 3)))
+                .when(((plain & ~lead0) | (one_dash & (F.substring(v, 10, 1) == "-"))) & (nd == 12),
+                      F.concat(F.lit("0"), F.substring(d, 1, 9), F.lit("-"), F.substring(d, 10, 3)))
+                .when(plain & lead0 & (nd == 12), v)
+                .when(plain & (nd == 11), F.concat(F.lit("0"), v)))
+
+    def build(v: Column, code: Column, x10: Column) -> Column:
+        n = F.length(code)
+        kind = F.when(n == 10, "enterprise10").when(n == 14, "branch13").when(n == 12, "personal12")
+        issuable, check_ok = _mst_check_ok(x10)
         prov_ok, g_ok, _ = _cccd_structure(code)
         reason = (F.when(v.isNull(), "missing")
                   .when(code.isNull(), "bad_format")
-                  .when((kind == "personal12") & ~prov_ok, "bad_province")
-                  .when((kind == "personal12") & ~g_ok, "bad_century")
-                  .when(kind == "personal12", F.lit(None))
+                  .when((n == 12) & ~prov_ok, "bad_province")
+                  .when((n == 12) & ~g_ok, "bad_century")
+                  .when(n == 12, F.lit(None))
                   .when(~issuable, "unissued_prefix")
                   .when(~check_ok, "bad_check_digit")
-                  .when((kind == "branch13") & (F.substring(code, 12, 3) == "000"), "bad_branch"))
+                  .when((n == 14) & (F.substring(code, 12, 3) == "000"), "bad_branch"))
         return F.struct(code.alias("tax_code"), kind.alias("kind"), reason.isNull().alias("valid"),
                         reason.alias("reason"))
 
-    return _let(_blank_to_null(F.regexp_replace(_col(col).cast("string"), r"[\s.\u00a0]", "")), build)
+    return _let(bound, lambda b: _let(code(b), lambda c: _let(
+        F.substring(c, 1, 10).cast("long"), lambda x10: build(b["v"], c, x10))))
 
 
 # --------------------------------------------------------------------------- insurance
@@ -550,23 +693,31 @@ def standardise_insurance_number(col: ColumnOrName) -> Column:
     extracted ('health_card15'); the new card is the BHXH number alone ('bhxh10'). Spaces, dots
     and dashes are removed and letters upper-cased; 9 digits -> leading zero restored.
     """
-    def build(v: Column) -> Column:
-        card = r"^([A-Z]{2})([1-5])(\d{2})(\d{10})$"
-        is_card = v.rlike(card)
-        bhxh = (F.when(is_card, F.regexp_extract(v, card, 4)).when(v.rlike(r"^\d{10}$"), v)
-                .when(v.rlike(r"^\d{9}$"), F.concat(F.lit("0"), v)))
+    x = F.upper(F.regexp_replace(_col(col).cast("string"), r"[\s.\-_\u00a0]", ""))
+    # Generated code, in a projection below: the value ('' -> null) and its layout:
+    # 1 old card ^([A-Z]{2})([1-5])(\d{2})(\d{10})$, 2 ten digits, 3 nine digits,
+    # 4 a card with a bad benefit level ^[A-Z]{2}\d{13}$, 0 anything else (null when blank).
+    layout = (F.when(F.length(x) == 0, F.lit(None))
+              .when(x.rlike(r"^([A-Z]{2})([1-5])(\d{2})(\d{10})$"), 1)
+              .when(x.rlike(r"^\d{10}$"), 2).when(x.rlike(r"^\d{9}$"), 3)
+              .when(x.rlike(r"^[A-Z]{2}\d{13}$"), 4).otherwise(0))
+
+    def build(b: Column) -> Column:
+        v, k = b["v"], b["layout"]
+        is_card = k == 1
+        # the card regex is anchored at ^, so its groups are at fixed positions: substrings
+        bhxh = (F.when(is_card, F.substring(v, 6, 10)).when(k == 2, v)
+                .when(k == 3, F.concat(F.lit("0"), v)))
         kind = F.when(is_card, "health_card15").when(bhxh.isNotNull(), "bhxh10")
-        reason = F.when(v.isNull(), "missing") \
-            .when(bhxh.isNull() & v.rlike(r"^[A-Z]{2}\d{13}$"), "bad_benefit_level") \
+        reason = F.when(v.isNull(), "missing").when(k == 4, "bad_benefit_level") \
             .when(bhxh.isNull(), "bad_format")
         return F.struct(bhxh.alias("bhxh"), kind.alias("kind"),
-                        F.when(is_card, F.regexp_extract(v, card, 1)).alias("card_group"),
-                        F.when(is_card, F.regexp_extract(v, card, 2).cast("int")).alias("benefit_level"),
-                        F.when(is_card, F.regexp_extract(v, card, 3)).alias("card_province"),
+                        F.when(is_card, F.substring(v, 1, 2)).alias("card_group"),
+                        F.when(is_card, F.substring(v, 3, 1).cast("int")).alias("benefit_level"),
+                        F.when(is_card, F.substring(v, 4, 2)).alias("card_province"),
                         reason.isNull().alias("valid"), reason.alias("reason"))
 
-    cleaned = F.upper(F.regexp_replace(_col(col).cast("string"), r"[\s.\-_\u00a0]", ""))
-    return _let(_blank_to_null(cleaned), build)
+    return _let(F.struct(_pre(x).alias("v"), _pre(layout, F.lit(-1)).alias("layout")), build)
 
 
 # --------------------------------------------------------------------------- phones
@@ -598,32 +749,44 @@ def standardise_phone(col: ColumnOrName) -> Column:
     ``phone`` is null when invalid.
     """
     carriers, old = _phone_tables()
-    carrier_map, old_map = _literal_map(list(carriers)), _literal_map(list(old))
+    # O(1) lookups: carrier by the 3-digit prefix as an index into a 1000-slot literal array, new
+    # prefix by the last two digits of the old 01xx prefix (a map lookup scans its keys).
+    by_prefix = dict(carriers)
+    carrier_at = _literal_array([by_prefix.get(f"{i:03d}", "") for i in range(1000)])
+    old_by = dict(old)
+    assert all(k.startswith("01") and len(k) == 4 for k in old_by)
+    new_at = _literal_array([old_by.get(f"01{i:02d}", "") for i in range(100)])
     s = F.regexp_replace(_col(col).cast("string"), r"[^0-9+]", "")
     s = F.regexp_replace(s, r"^(?:\+|00)?84(\d{9,10})$", "0$1")
     s = F.regexp_replace(s, r"\+", "")
     s = F.regexp_replace(s, r"^([1-9]\d{8}|1\d{9})$", "0$1")
 
-    def build(v: Column) -> Column:
+    def carrier(number: Column) -> Column:     # '' when the 3-digit prefix is not a mobile one
+        return F.element_at(carrier_at, F.substring(number, 1, 3).cast("int") + 1)
+
+    def numbers(v: Column) -> Column:
         n = F.length(v)
-        new_prefix = F.try_element_at(old_map, F.substring(v, 1, 4))
-        from_11 = (n == 11) & v.startswith("01") & new_prefix.isNotNull()
+        new_prefix = F.when((n == 11) & v.startswith("01"),
+                            F.nullif(F.element_at(new_at, F.substring(v, 3, 2).cast("int") + 1), F.lit("")))
         landline_04 = (n == 10) & v.startswith("04")
-        mobile = F.when(from_11, F.concat(new_prefix, F.substring(v, 5, 7))) \
-            .when((n == 10) & F.try_element_at(carrier_map, F.substring(v, 1, 3)).isNotNull(), v)
-        landline = F.when(landline_04, F.concat(F.lit("024"), F.substring(v, 3, 8))) \
-            .when((n == 11) & v.startswith("02"), v)
+        return _let(new_prefix, lambda new_prefix: F.struct(
+            F.when(new_prefix.isNotNull(), F.concat(new_prefix, F.substring(v, 5, 7)))
+            .when((n == 10) & (carrier(v) != ""), v).alias("mobile"),
+            F.when(landline_04, F.concat(F.lit("024"), F.substring(v, 3, 8)))
+            .when((n == 11) & v.startswith("02"), v).alias("landline"),
+            new_prefix.isNotNull().alias("from_11"), landline_04.alias("landline_04")))
+
+    def build(v: Column, x: Column) -> Column:
+        mobile, landline = x["mobile"], x["landline"]
         phone = F.coalesce(mobile, landline)
         kind = F.when(mobile.isNotNull(), "mobile").when(landline.isNotNull(), "landline")
-        note = F.when(landline_04, "landline_04_to_024") \
-            .when(mobile.isNotNull() & (n == 10) & v.startswith("08"), "possible_old_landline_028")
-        return F.struct(phone.alias("phone"),
-                        F.when(mobile.isNotNull(), F.try_element_at(carrier_map, F.substring(mobile, 1, 3)))
-                        .alias("carrier"),
+        note = F.when(x["landline_04"], "landline_04_to_024") \
+            .when(mobile.isNotNull() & (F.length(v) == 10) & v.startswith("08"), "possible_old_landline_028")
+        return F.struct(phone.alias("phone"), F.when(mobile.isNotNull(), carrier(mobile)).alias("carrier"),
                         kind.alias("kind"), phone.isNotNull().alias("valid"),
-                        F.coalesce(from_11, F.lit(False)).alias("converted_from_11"), note.alias("note"))
+                        F.coalesce(x["from_11"], F.lit(False)).alias("converted_from_11"), note.alias("note"))
 
-    return _let(_blank_to_null(s), build)
+    return _let(_pre(s), lambda v: _let(numbers(v), lambda x: build(v, x)))
 
 
 # --------------------------------------------------------------------------- sex / ethnicity
@@ -690,6 +853,29 @@ _HCM = "Thành phố Hồ Chí Minh"
 _BOUND = r"(?<![\p{L}\p{M}\d])"
 
 
+@lru_cache(maxsize=None)
+def _address_rules() -> tuple[tuple[str, str], ...]:
+    """(Java regex, replacement) pairs of :func:`expand_address_abbreviations`, applied in order.
+
+    Each pattern starts with a look-ahead for its possible first letters: Java tries a pattern at
+    every position, and a leading look-behind over Unicode classes at every position of every
+    address part was the main cost of address standardisation."""
+    return (
+        (rf"(?i)(?=[TSH]){_BOUND}(?:TP\.?\s*H[ồo]\s*Ch[íi]\s*Minh|TP\.?\s*HCM|S[àa]i\s*G[òo]n|HCM)(?![\p{{L}}\d])",
+         _HCM),
+        (rf"(?i)(?=T){_BOUND}Thành phố Thành phố ", "Thành phố "),
+        (rf"(?=[PF]){_BOUND}[PF]\.?\s*(\d{{1,2}})(?!\d)", "Phường $1"),
+        (rf"(?=Q){_BOUND}Q\.?\s*(\d{{1,2}})(?!\d)", "Quận $1"),
+        (rf"(?=T){_BOUND}TX\.\s*", "Thị xã "),
+        (rf"(?=T){_BOUND}TT\.\s*", "Thị trấn "),
+        (rf"(?=T){_BOUND}TP\.\s*", "Thành phố "),
+        (rf"(?=[PF]){_BOUND}[PF]\.\s*", "Phường "),
+        (rf"(?=Q){_BOUND}Q\.\s*", "Quận "),
+        (rf"(?=H){_BOUND}H\.\s*", "Huyện "),
+        (rf"(?=X){_BOUND}X\.\s*", "Xã "),
+    )
+
+
 def expand_address_abbreviations(col: ColumnOrName) -> Column:
     """Expand abbreviations in free-text addresses (DOMAIN.md "Abbreviations in free-text").
 
@@ -699,20 +885,7 @@ def expand_address_abbreviations(col: ColumnOrName) -> Column:
     Also repairs mojibake, composes NFC and collapses spaces.
     """
     s = _clean_text(col)
-    rules = [
-        (rf"(?i){_BOUND}(?:TP\.?\s*H[ồo]\s*Ch[íi]\s*Minh|TP\.?\s*HCM|S[àa]i\s*G[òo]n|HCM)(?![\p{{L}}\d])", _HCM),
-        (rf"(?i){_BOUND}Thành phố Thành phố ", "Thành phố "),
-        (rf"{_BOUND}[PF]\.?\s*(\d{{1,2}})(?!\d)", "Phường $1"),
-        (rf"{_BOUND}Q\.?\s*(\d{{1,2}})(?!\d)", "Quận $1"),
-        (rf"{_BOUND}TX\.\s*", "Thị xã "),
-        (rf"{_BOUND}TT\.\s*", "Thị trấn "),
-        (rf"{_BOUND}TP\.\s*", "Thành phố "),
-        (rf"{_BOUND}[PF]\.\s*", "Phường "),
-        (rf"{_BOUND}Q\.\s*", "Quận "),
-        (rf"{_BOUND}H\.\s*", "Huyện "),
-        (rf"{_BOUND}X\.\s*", "Xã "),
-    ]
-    for pattern, repl in rules:
+    for pattern, repl in _address_rules():
         s = F.regexp_replace(s, pattern, repl)
     return s
 
@@ -726,8 +899,8 @@ def unit_key(col: ColumnOrName) -> Column:
     removed, numbers without leading zeros ("Phường 01" -> "1", "Tỉnh Hoà Bình" -> "HOA BINH")."""
     k = F.regexp_replace(fold(expand_address_abbreviations(col)), r"[^A-Z0-9 ]", " ")
     k = F.regexp_replace(F.trim(F.regexp_replace(k, r"\s+", " ")), _UNIT_TYPES, "")
-    k = F.regexp_replace(k, r"(?<![0-9])0+(?=[0-9])", "")
-    return _blank_to_null(F.trim(k))
+    k = F.regexp_replace(k, r"0(?<![0-9]0)0*(?=[0-9])", "")      # = (?<![0-9])0+(?=[0-9]), 0 first
+    return F.nullif(F.trim(k), F.lit(""))
 
 
 @lru_cache(maxsize=8)
@@ -765,13 +938,18 @@ def new_units_frame(spark: SparkSession) -> DataFrame:
                      unit_key("ward_name").alias("ward_key"))
 
 
-def _split_address(address: Column) -> tuple[Column, Column, Column]:
-    """(ward, district, province) text from a comma-separated free-text address.
+def _address_parts(address: Column) -> Column:
+    """The comma-separated parts of a free-text address, abbreviations expanded, trimmed."""
+    return F.transform(F.split(expand_address_abbreviations(address), ","), lambda p: F.trim(p))
+
+
+def _split_address(parts: Column) -> tuple[Column, Column, Column]:
+    """(ward, district, province) text from the :func:`_address_parts` of a free-text address
+    (pass them as a column: each is used several times).
 
     The last part is the province; a part typed Quận/Huyện/Thị xã/Thành phố is the district; a
     part typed Phường/Xã/Thị trấn/Đặc khu is the ward; otherwise the ward is the part before the
     district (or before the province)."""
-    parts = F.transform(F.split(expand_address_abbreviations(address), ","), lambda p: F.trim(p))
     n = F.size(parts)
     head = F.slice(parts, 1, F.greatest(n - 1, F.lit(1)))
     province = F.when(n >= 2, F.element_at(parts, -1))
@@ -791,7 +969,9 @@ def _address_lookups(spark: SparkSession) -> tuple[DataFrame, ...]:
     old_prov = old.select(F.col("province_key").alias("_pk"), F.col("old_province_code").alias("_opc"),
                           F.col("new_province_code").alias("_npc_old")).distinct()
     alias_rows = [(k, c, reference.province_old_to_new()[c]) for k, c in _PROVINCE_ALIASES.items()]
-    old_prov = old_prov.unionByName(spark.createDataFrame(alias_rows, "_pk string, _opc string, _npc_old string"))
+    # distinct: the alias may repeat a key the data already has (a duplicate key duplicates rows)
+    old_prov = old_prov.unionByName(spark.createDataFrame(alias_rows, "_pk string, _opc string, _npc_old string")) \
+        .distinct()
     old_wards = (old.where(F.col("ward_key").isNotNull())
                  .groupBy(F.col("old_province_code").alias("_opc"), F.col("ward_key").alias("_wk"))
                  .agg(F.collect_list(F.struct(F.col("old_ward_code").alias("code"),
@@ -836,7 +1016,8 @@ def standardise_address(df: DataFrame, *, address: str | None = None, ward: str 
     d_txt = F.col(district) if district else None
     p_txt = F.col(province) if province else None
     if address:
-        aw, ad, ap = _split_address(F.col(address))
+        df = df.withColumn("_parts", _address_parts(F.col(address)))
+        aw, ad, ap = _split_address(F.col("_parts"))
         w_txt = F.coalesce(w_txt, aw) if w_txt is not None else aw
         d_txt = F.coalesce(d_txt, ad) if d_txt is not None else ad
         p_txt = F.coalesce(p_txt, ap) if p_txt is not None else ap
@@ -879,5 +1060,6 @@ def standardise_address(df: DataFrame, *, address: str | None = None, ward: str 
     }).withColumn("_one", F.when(F.size(f"{p}new_ward_codes") == 1, F.col(f"{p}new_ward_codes")[0]))
     out = out.join(F.broadcast(names), "_one", "left").withColumnRenamed("_one", f"{p}new_ward_code")
     return out.drop("_pk", "_dk", "_wk", "_opc", "_npc", "_npc_old", "_oc", "_nc") \
-        .select(*df.columns, f"{p}old_province_code", f"{p}old_ward_code", f"{p}new_province_code",
-                f"{p}new_ward_codes", f"{p}new_ward_code", f"{p}new_ward_name", f"{p}level", f"{p}flag")
+        .select(*[c for c in df.columns if c != "_parts"], f"{p}old_province_code", f"{p}old_ward_code",
+                f"{p}new_province_code", f"{p}new_ward_codes", f"{p}new_ward_code", f"{p}new_ward_name",
+                f"{p}level", f"{p}flag")
