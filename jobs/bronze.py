@@ -6,26 +6,27 @@
 
 from __future__ import annotations
 
-import sys
-import time
-
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse.bronze import BronzeError, run_bronze
+
+
+def body(job: Job) -> None:
+    result = run_bronze(job.spark, job.cfg)
+    for s in result.sources:
+        job.log.record("ingest", source=s.source, rows=s.landing_records, seconds=s.seconds,
+                       status="ok" if s.landing_records else "skipped")
+        if s.rows or s.quarantined:
+            job.audit.wrote(f"bronze/{s.source}", rows=s.rows)
+        job.audit.count(f"{s.source}.landing", s.landing_records)
+        job.audit.count(f"{s.source}.quarantined", s.quarantined)
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    t0 = time.perf_counter()
-    spark = spark_for(cfg)
-    try:
-        run_bronze(spark, cfg)
-    except BronzeError as exc:
-        print(str(exc), file=sys.stderr)
-        sys.exit(2)
-    print(f"bronze: done in {time.perf_counter() - t0:.1f} s")
+    run_job(cfg, "bronze", body, known_errors=(BronzeError,))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 
 import hydra
 from omegaconf import DictConfig
 from pyspark.sql import functions as F
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse import io
 from lakehouse.config import table_path
 from lakehouse.gold.evaluate import evaluate_clusters
@@ -22,16 +21,18 @@ SCHEMA = ("run_at TIMESTAMP, entity STRING, records LONG, pairwise_precision DOU
           "wrong_merges LONG, wrong_splits LONG")
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    spark = spark_for(cfg)
+class EvaluateError(RuntimeError):
+    """A missing input: no truth or no gold."""
+
+
+def body(job: Job) -> None:
+    spark, cfg = job.spark, job.cfg
     truth_root = str(cfg.paths.truth)
     try:
         truth = spark.read.parquet(f"{truth_root}/*/batch-*")
     except Exception as exc:  # noqa: BLE001 - no truth is a usage error
-        print(f"evaluate: no generator truth under {truth_root} ({exc.__class__.__name__}): run `make generate`",
-              file=sys.stderr)
-        sys.exit(2)
+        raise EvaluateError(f"no generator truth under {truth_root} ({exc.__class__.__name__}): "
+                            "run `make generate`") from None
     # The latest truth row per record (a record may be re-sent in later batches).
     truth = truth.where("op <> 'D'").groupBy("source", "record_key", "entity_type") \
         .agg(F.max_by("entity_id", "batch").alias("entity_id"))
@@ -40,8 +41,8 @@ def main(cfg: DictConfig) -> None:
                                     ("enterprise", "xref_enterprise", "enterprise_key", "enterprise")):
         path = table_path(cfg, "gold", xref)
         if not io.delta_exists(spark, path):
-            print(f"evaluate: gold/{xref} is missing: run `make gold`", file=sys.stderr)
-            sys.exit(2)
+            raise EvaluateError(f"gold/{xref} is missing: run `make gold`")
+        job.audit.read(f"gold/{xref}")
         pred = io.read_delta(spark, path)
         t = truth.where(F.col("entity_type") == kind).join(pred.select("source", "record_key"), ["source", "record_key"])
         m = evaluate_clusters(pred, t, pred_col=key, truth_col="entity_id")
@@ -51,7 +52,14 @@ def main(cfg: DictConfig) -> None:
         print(f"evaluate {entity:<10}: {m['records']:,} records  pairwise P {m['pairwise_precision']:.4f} "
               f"R {m['pairwise_recall']:.4f} F1 {m['pairwise_f1']:.4f}  B-cubed F1 {m['bcubed_f1']:.4f}  "
               f"wrong merges {m['wrong_merges']:,}  wrong splits {m['wrong_splits']:,}")
+        job.audit.count(f"{entity}.records", int(m["records"]))
     io.append_delta(spark.createDataFrame(rows, SCHEMA), table_path(cfg, "ops", "er_evaluation"))
+    job.audit.wrote("ops/er_evaluation", rows=len(rows))
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_job(cfg, "evaluate", body, known_errors=(EvaluateError,))
 
 
 if __name__ == "__main__":

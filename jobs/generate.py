@@ -5,22 +5,24 @@
 
 from __future__ import annotations
 
-import time
-
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse.simulate.runner import generate, summary_table
+
+
+def body(job: Job) -> None:
+    results = generate(job.spark, job.cfg)
+    for r in results:
+        job.log.record("generate", source=r.source, rows=r.records, seconds=r.seconds)
+        job.audit.count(f"{r.source}.records", r.records)
+    print(summary_table(results))
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    t0 = time.perf_counter()
-    spark = spark_for(cfg)
-    results = generate(spark, cfg)
-    print(summary_table(results))
-    print(f"generate: done in {time.perf_counter() - t0:.1f} s")
+    run_job(cfg, "generate", body)
 
 
 if __name__ == "__main__":

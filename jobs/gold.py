@@ -7,37 +7,36 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse import io
-from lakehouse.config import table_path
+from lakehouse.config import ConfigError, table_path
 from lakehouse.gold.resolve import OversizeClusterError
 from lakehouse.gold.runner import GoldError, run_gold, scorecard_table
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    t0 = time.perf_counter()
-    spark = spark_for(cfg)
-    try:
-        result = run_gold(spark, cfg)
-    except (GoldError, OversizeClusterError) as exc:
-        print(str(exc), file=sys.stderr)
-        sys.exit(2)
+def body(job: Job) -> None:
+    job.read("silver", ["citizen_records", "enterprise_records"])
+    result = run_gold(job.spark, job.cfg)
     for name, rows in sorted(result.tables.items()):
         print(f"  gold/{name:<32}{rows:>12,} rows")
+    job.wrote("gold", sorted(result.tables), result.tables)
+    job.log.record("build_gold", rows=result.source_records, seconds=result.seconds)
+    job.audit.count("source_records", result.source_records)
     if result.scorecard:
         print(scorecard_table(result.scorecard))
-    stats_path = table_path(cfg, "ops", f"gold_stats/{result.run_id}.json")
+    stats_path = table_path(job.cfg, "ops", f"gold_stats/{result.run_id}.json")
     io.write_text_file(stats_path, json.dumps(result.stats, default=str, indent=1))
     rate = result.source_records / result.seconds if result.seconds else 0.0
-    print(f"gold: {result.source_records:,} source records in {result.seconds:.1f} s ({rate:,.0f} records/s); "
-          f"done in {time.perf_counter() - t0:.1f} s")
+    print(f"gold: {result.source_records:,} source records in {result.seconds:.1f} s ({rate:,.0f} records/s)")
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_job(cfg, "gold", body, known_errors=(GoldError, OversizeClusterError, ConfigError))
 
 
 if __name__ == "__main__":

@@ -6,29 +6,32 @@
 
 from __future__ import annotations
 
-import sys
-import time
-
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse.config import ConfigError
 from lakehouse.silver.runner import SilverError, run_silver, summary_table
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
-    t0 = time.perf_counter()
-    spark = spark_for(cfg)
-    try:
-        result = run_silver(spark, cfg)
-    except (SilverError, ConfigError) as exc:
-        print(str(exc), file=sys.stderr)
-        sys.exit(2)
+def body(job: Job) -> None:
+    result = run_silver(job.spark, job.cfg)
+    written: dict[str, int] = {}
+    for b in result.batches:
+        job.log.record("apply_batch", source=f"{b.source}#{b.batch}", rows=b.bronze_rows, seconds=b.seconds)
+        job.audit.read(f"bronze/{b.source}")
+        for t in b.tables:
+            written[t] = written.get(t, 0) + (b.fact_rows if t.startswith("fact_") else b.accepted)
+        job.audit.count(f"{b.source}.bronze", b.bronze_rows)
+        job.audit.count(f"{b.source}.quarantined", b.quarantined)
+    job.wrote("silver", sorted(written), written)
     if result.batches:
         print(summary_table(result))
-    print(f"silver: done in {time.perf_counter() - t0:.1f} s")
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run_job(cfg, "silver", body, known_errors=(SilverError, ConfigError))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ class BatchRun:
     fact_rows: int = 0
     seconds: float = 0.0
     violations: dict[str, int] = field(default_factory=dict)
+    tables: list[str] = field(default_factory=list)   # silver tables this batch merged into
 
     @property
     def difference(self) -> int:
@@ -157,12 +158,14 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
         run.inserted += m["inserted"]
         run.closed += m["closed"]
         run.unchanged += m["unchanged"]
+        run.tables.append(table)
     facts = M.fact_rows(staged, silver)
     if facts is not None:
         facts = facts.withColumns({"_row_hash": F.sha2(F.to_json(F.struct(*_content_columns(facts))), 256),
                                    "is_deleted": F.col("op") == "D"})
         m = io.merge_current(facts, table_path(cfg, "silver", f"fact_{silver.fact}"), spec.name)
         run.fact_rows = m["source_rows"]
+        run.tables.append(f"fact_{silver.fact}")
     run.seconds = time.perf_counter() - t0
     return run
 
