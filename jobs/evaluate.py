@@ -29,7 +29,9 @@ def body(job: Job) -> None:
     spark, cfg = job.spark, job.cfg
     truth_root = str(cfg.paths.truth)
     try:
-        truth = spark.read.parquet(f"{truth_root}/*/batch-*")
+        # Per-source truth only (truth/_file_faults holds file-level faults, not records).
+        sources = ",".join(sorted(str(s) for s in cfg.sources))
+        truth = spark.read.parquet(f"{truth_root}/{{{sources}}}/batch-*")
     except Exception as exc:  # noqa: BLE001 - no truth is a usage error
         raise EvaluateError(f"no generator truth under {truth_root} ({exc.__class__.__name__}): "
                             "run `make generate`") from None

@@ -62,6 +62,7 @@ class BatchRun:
     seconds: float = 0.0
     violations: dict[str, int] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)   # silver tables this batch merged into
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step (standardise, check, ...)
 
     @property
     def difference(self) -> int:
@@ -121,6 +122,7 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
     # cutting the plan here keeps the analysis of every later step cheap.
     std_path = table_path(cfg, "silver", f"_staging/{spec.name}/standardised")
     io.overwrite_delta(M.standardise_records(rows, spec, silver, run_id), std_path)
+    run.steps["standardise"] = time.perf_counter() - t0
     std = io.read_delta(spark, std_path)
     # Stage 2: addresses, in-batch duplicates and rules; rule metrics are observed during this write.
     staged = M.with_rules(M.with_duplicates(M.resolve_records(std, silver), silver), rules, silver, nullable)
@@ -128,6 +130,7 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
     obs = Observation(f"silver_{spec.name}_{batch}")
     io.overwrite_delta(staged.observe(obs, *M.rule_metrics(rules)), staging)
     metrics = obs.get
+    run.steps["check"] = time.perf_counter() - t0 - sum(run.steps.values())
     run.bronze_rows = int(metrics["rows"] or 0)
     run.violations = {r.id: int(metrics[f"r{i}"] or 0) for i, r in enumerate(rules)}
     if int(metrics["failed"] or 0):
@@ -147,6 +150,7 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
                      stats_columns=("source", "_source_batch", "rule_id"))
     # Counted back from the table (small), not taken from the observation: an independent check.
     run.quarantined = io.read_delta(spark, table_path(cfg, "silver", QUARANTINE)).where(where).count()
+    run.steps["quarantine"] = time.perf_counter() - t0 - sum(run.steps.values())
 
     for kind, table in ENTITY_TABLES.items():
         if kind != silver.table and not (silver.organisation and kind == "enterprise"):
@@ -159,6 +163,7 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
         run.closed += m["closed"]
         run.unchanged += m["unchanged"]
         run.tables.append(table)
+    run.steps["merge"] = time.perf_counter() - t0 - sum(run.steps.values())
     facts = M.fact_rows(staged, silver)
     if facts is not None:
         facts = facts.withColumns({"_row_hash": F.sha2(F.to_json(F.struct(*_content_columns(facts))), 256),
@@ -166,32 +171,49 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
         m = io.merge_current(facts, table_path(cfg, "silver", f"fact_{silver.fact}"), spec.name)
         run.fact_rows = m["source_rows"]
         run.tables.append(f"fact_{silver.fact}")
+        run.steps["fact"] = time.perf_counter() - t0 - sum(run.steps.values())
     run.seconds = time.perf_counter() - t0
     return run
 
 
-def _write_ops(spark: SparkSession, cfg: DictConfig, run_id: str, run: BatchRun, rules: list[M.Rule],
-               silver: M.SilverSpec, independent_bronze_rows: int) -> None:
-    now = dt.datetime.now()
-    actions = {r.id: silver.rule_actions.get(r.id, r.action) for r in rules}
-    metric_rows = [(run_id, run.source, run.batch, r.id, r.criterion, actions[r.id], run.bronze_rows,
-                    run.violations.get(r.id, 0), now) for r in rules]
-    io.append_delta(spark.createDataFrame(metric_rows, METRICS_SCHEMA), table_path(cfg, "ops", RULE_METRICS))
-    diff = independent_bronze_rows - (run.accepted + run.quarantined)
-    recon = [(run_id, run.source, run.batch, independent_bronze_rows, run.accepted, run.quarantined, diff,
-              diff == 0, now)]
-    io.append_delta(spark.createDataFrame(recon, RECON_SCHEMA), table_path(cfg, "ops", RECONCILIATION))
-    log = [(run_id, run.source, run.batch, run.bronze_rows, run.accepted, run.quarantined, run.inserted,
-            run.closed, run.unchanged, run.fact_rows, run.seconds, now)]
-    io.append_delta(spark.createDataFrame(log, BATCH_LOG_SCHEMA), table_path(cfg, "ops", BATCH_LOG))
+class _OpsRows:
+    """Rule metrics, reconciliation and batch-log rows of a run, appended once at the end (three
+    Delta commits per run instead of three per batch). A batch applied but not yet logged when a run
+    dies is applied again by the next run, which the merge makes a no-op."""
+
+    def __init__(self, run_id: str, rules: list[M.Rule]) -> None:
+        self.run_id, self.rules = run_id, rules
+        self.metrics: list[tuple] = []
+        self.recon: list[tuple] = []
+        self.log: list[tuple] = []
+
+    def add(self, run: BatchRun, silver: M.SilverSpec, independent_bronze_rows: int) -> None:
+        now = dt.datetime.now()
+        actions = {r.id: silver.rule_actions.get(r.id, r.action) for r in self.rules}
+        self.metrics += [(self.run_id, run.source, run.batch, r.id, r.criterion, actions[r.id], run.bronze_rows,
+                          run.violations.get(r.id, 0), now) for r in self.rules]
+        diff = independent_bronze_rows - (run.accepted + run.quarantined)
+        self.recon.append((self.run_id, run.source, run.batch, independent_bronze_rows, run.accepted,
+                           run.quarantined, diff, diff == 0, now))
+        self.log.append((self.run_id, run.source, run.batch, run.bronze_rows, run.accepted, run.quarantined,
+                         run.inserted, run.closed, run.unchanged, run.fact_rows, run.seconds, now))
+
+    def write(self, spark: SparkSession, cfg: DictConfig) -> None:
+        for rows, schema, table in ((self.metrics, METRICS_SCHEMA, RULE_METRICS),
+                                    (self.recon, RECON_SCHEMA, RECONCILIATION),
+                                    (self.log, BATCH_LOG_SCHEMA, BATCH_LOG)):
+            if rows:
+                io.append_delta(spark.createDataFrame(rows, schema), table_path(cfg, "ops", table))
 
 
-def applied_batches(spark: SparkSession, cfg: DictConfig, source: str) -> set[int]:
+def _applied_batches(spark: SparkSession, cfg: DictConfig) -> dict[str, set[int]]:
+    """Batches already applied, per source (one read of the batch log)."""
     path = table_path(cfg, "ops", BATCH_LOG)
-    if not io.delta_exists(spark, path):
-        return set()
-    return {r[0] for r in io.read_delta(spark, path).where(f"source = {io.sql_str(source)}")
-            .select("batch").distinct().collect()}
+    out: dict[str, set[int]] = {}
+    if io.delta_exists(spark, path):
+        for r in io.read_delta(spark, path).select("source", "batch").distinct().collect():
+            out.setdefault(r["source"], set()).add(r["batch"])
+    return out
 
 
 def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print) -> SilverResult:
@@ -206,6 +228,21 @@ def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] 
     nullable = M.known_rule_columns(all_silvers)
     batches: list[BatchRun] = []
     errors: list[str] = []
+    ops = _OpsRows(run_id, rules)
+    applied = {} if settings.get("reprocess") else _applied_batches(spark, cfg)
+    try:
+        _apply_pending(spark, cfg, specs, silvers, rules, nullable, run_id, settings, applied, ops, batches, errors,
+                       log)
+    finally:
+        ops.write(spark, cfg)
+    result = SilverResult(run_id, batches, time.perf_counter() - t0)
+    if errors:
+        raise SilverError("silver: reconciliation failed:\n  " + "\n  ".join(errors))
+    return result
+
+
+def _apply_pending(spark, cfg, specs, silvers, rules, nullable, run_id, settings, applied, ops, batches, errors,
+                   log) -> None:
     for i, spec in enumerate(specs, 1):
         bronze_path = table_path(cfg, "bronze", spec.name)
         if not io.delta_exists(spark, bronze_path):
@@ -213,7 +250,7 @@ def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] 
             continue
         bronze = io.read_delta(spark, bronze_path)
         available = io.distinct_values(spark, bronze_path, "_source_batch")
-        done = set() if settings.get("reprocess") else applied_batches(spark, cfg, spec.name)
+        done = applied.get(spec.name, set())
         pending = [b for b in available if b not in done]
         if not pending:
             log(f"silver [{i}/{len(specs)}] {spec.name}: up to date (batches {available})")
@@ -221,20 +258,17 @@ def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] 
         for b in pending:
             run = _apply_batch(spark, cfg, spec, silvers[spec.name], rules, nullable, bronze, b, run_id, settings)
             independent = bronze.where(F.col("_source_batch") == b).count()
-            _write_ops(spark, cfg, run_id, run, rules, silvers[spec.name], independent)
+            ops.add(run, silvers[spec.name], independent)
             batches.append(run)
             rate = run.bronze_rows / run.seconds if run.seconds else 0.0
             log(f"silver [{i}/{len(specs)}] {spec.name} batch {b}: {run.bronze_rows:,} rows -> "
                 f"{run.accepted:,} accepted ({run.inserted:,} new versions, {run.unchanged:,} unchanged), "
                 f"{run.quarantined:,} quarantined, {sum(1 for v in run.violations.values() if v)} rules fired "
-                f"in {run.seconds:.1f} s ({rate:,.0f} rows/s)")
+                f"in {run.seconds:.1f} s ({rate:,.0f} rows/s; "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in run.steps.items()) + ")")
             if independent != run.accepted + run.quarantined:
                 errors.append(f"{spec.name} batch {b}: bronze {independent:,} != silver {run.accepted:,} "
                               f"+ quarantine {run.quarantined:,}")
-    result = SilverResult(run_id, batches, time.perf_counter() - t0)
-    if errors:
-        raise SilverError("silver: reconciliation failed:\n  " + "\n  ".join(errors))
-    return result
 
 
 def summary_table(result: SilverResult) -> str:

@@ -7,7 +7,8 @@ fingerprint (business columns; run ids and run timestamps excluded) and per-sour
 landing files byte for byte. A Dask client connects to the cluster's scheduler and a Dask worker
 reads a bronze table through the Delta log.
 
-To cover more stages, append to JOBS and TABLES (e.g. ("silver", []) and "silver/citizen_records").
+Covered: generate, bronze and silver (gold's resolution is compared at tiny scale elsewhere; adding
+("gold", []) here needs enterprise sources in SOURCES).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("id_card", "health_insurance", "social_insurance")   # csv (BOM), json lines, jdbc (SQLite)
 COMMON = ["scale=0.0002", f"only=[{','.join(SOURCES)}]", "seed=7"]
-# The pipeline, in order. Each entry: (job, extra overrides). Add ("silver", []), ("gold", []) here.
+# The pipeline, in order. Each entry: (job, extra overrides).
 JOBS: list[tuple[str, list[str]]] = [
     ("generate", []),
     ("bronze", []),
+    ("silver", []),
 ]
 # Tables compared: (layer/table, extra columns to ignore, column for per-group counts).
 TABLES: list[tuple[str, tuple[str, ...], str | None]] = [
@@ -44,6 +46,11 @@ TABLES: list[tuple[str, tuple[str, ...], str | None]] = [
     ("bronze/_quarantine", (), "source"),
     ("ops/bronze_reconciliation", (), "source"),
     ("ops/bronze_ingest_log", (), "source"),
+    ("silver/citizen_records", (), "source"),
+    ("silver/_quarantine", (), "source"),
+    *[(f"silver/fact_{f}", (), "source") for f in ("id_cards", "health_cards", "insurance_participation")],
+    ("ops/silver_reconciliation", (), "source"),
+    ("ops/silver_rule_metrics", (), "source"),
 ]
 JOB_TIMEOUT_S = 900
 
