@@ -47,7 +47,10 @@ def body(job: Job) -> None:
         job.audit.read(f"gold/{xref}")
         pred = io.read_delta(spark, path)
         t = truth.where(F.col("entity_type") == kind).join(pred.select("source", "record_key"), ["source", "record_key"])
+        started = dt.datetime.now()
         m = evaluate_clusters(pred, t, pred_col=key, truth_col="entity_id")
+        job.log.record("evaluate", source=entity, rows=int(m["records"]),
+                       seconds=(dt.datetime.now() - started).total_seconds(), started_at=started)
         rows.append((dt.datetime.now(), entity, int(m["records"]), float(m["pairwise_precision"]),
                      float(m["pairwise_recall"]), float(m["pairwise_f1"]), float(m["bcubed_precision"]),
                      float(m["bcubed_recall"]), float(m["bcubed_f1"]), int(m["wrong_merges"]), int(m["wrong_splits"])))

