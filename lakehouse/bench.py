@@ -363,9 +363,7 @@ def curve(runs: list[dict]) -> dict:
         for r in runs:
             st = r["stages"].get(s)
             if st:
-                rec = st["records_in"] if s != "generate" else st["records_out"]
-                if s == "models":
-                    rec = st.get("records_in", 0)
+                rec = st["records_out"] if s == "generate" else st["records_in"]
                 pts.append({"scale": r["scale"], "records": rec, "seconds": st["seconds"],
                             "rows_per_s": st["rows_per_s"], "peak_memory_mb": st["peak_memory_mb"],
                             "disk_mb": st["disk_mb"]})

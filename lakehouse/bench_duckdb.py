@@ -158,6 +158,12 @@ def _text(x: str) -> str:
     return f"nullif({_squeeze(x)}, '')"
 
 
+def _expand_address(x: str) -> str:
+    for pattern, repl in _address_rules():
+        x = f"regexp_replace({x}, {_q(pattern)}, {_q(repl)}, 'g')"
+    return x
+
+
 def _fold(x: str) -> str:
     return rf"trim(regexp_replace(replace(strip_accents(upper({x})), 'Đ', 'D'), '\s+', ' ', 'g'))"
 
@@ -189,6 +195,57 @@ def _new_tone(x: str) -> str:
         expr = f"replace({expr}, '{_MARK}{old}', '{new}')"
     return (f"CASE WHEN regexp_matches({x}, '[oOuU][{o2}{u2}]{end}') "
             f"THEN replace({expr}, '{_MARK}', '') ELSE {x} END")
+
+
+@lru_cache(maxsize=None)
+def _name_forms(kind: str) -> tuple[str, ...]:
+    """Title-cased surname / middle-name forms, as ``standardise._name_forms``."""
+    rows = reference.surnames() if kind == "surname" else \
+        list(reference.middle_names("M")) + list(reference.middle_names("F"))
+    forms = set()
+    for r in rows:
+        n = str(r["name"])
+        for v in (n, text.to_new_tone(n), text.strip_diacritics(n)):
+            forms.add(v[:1].upper() + v[1:].lower())
+    return tuple(sorted(forms))
+
+
+def _reorder(t: str) -> str:
+    """Reversed order (given name ... surname), as ``standardise._name_order``: when the last token is
+    a known surname and the first is not, the surname moves first; if then the first remaining token
+    is not a known middle name but the second is, the given name goes last."""
+    sur = ", ".join(map(_q, _name_forms("surname")))
+    mid = ", ".join(map(_q, _name_forms("middle")))
+    tokens = f"string_split({t}, ' ')"
+    first, second, last = f"{tokens}[1]", f"{tokens}[2]", f"{tokens}[-1]"
+    swapped = f"(contains({t}, ' ') AND {last} IN ({sur}) AND {first} NOT IN ({sur}))"
+    given_first = f"(len({tokens}) > 2 AND {first} NOT IN ({mid}) AND {second} IN ({mid}))"
+    return (f"CASE WHEN {swapped} THEN CASE WHEN {given_first} "
+            f"THEN {last} || ' ' || array_to_string({tokens}[2:-2], ' ') || ' ' || {first} "
+            f"ELSE {last} || ' ' || array_to_string({tokens}[1:-2], ' ') END ELSE {t} END")
+
+
+@lru_cache(maxsize=None)
+def _address_rules() -> tuple[tuple[str, str], ...]:
+    """``standardise._address_rules`` in RE2 (no look-around): the look-behind becomes a captured
+    leading group, the trailing look-ahead a captured trailing group, both written back."""
+    from lakehouse.silver.standardise import _address_rules as java_rules
+
+    out = []
+    for pattern, repl in java_rules():
+        flags = "(?i)" if pattern.startswith("(?i)") else ""
+        p = re.sub(r"^(\(\?i\))?\(\?=[^)]*\)", "", pattern)
+        p = p.replace("(?<![\\p{L}\\p{M}\\d])", "(^|[^\\p{L}\\p{M}\\d])", 1)
+        tail = re.search(r"\(\?!(\[[^\]]*\]|\\d)\)$", p)
+        inner = len(re.findall(r"(?<!\\)\((?!\?)", p)) - 1
+        r = "\\1" + repl.replace("$1", "\\2")
+        if tail:
+            neg = tail.group(1)
+            neg = "[^" + neg[1:] if neg.startswith("[") else "\\D"
+            p = p[:tail.start()] + f"({neg}|$)"
+            r += f"\\{inner + 2}"
+        out.append((flags + p, r))
+    return tuple(out)
 
 
 _DATE_RULES = (
@@ -267,7 +324,8 @@ def silver_sql(columns: Mapping[str, str], rules: list[DuckRule], *, key: str, o
         "relation": _text(raw("relation")),
         "life_status": (f"CASE WHEN {_text(raw('status'))} IS NOT NULL THEN coalesce({_map(LIFE_STATUS)}"
                         f"[{_fold(_text(raw('status')))}], 'unknown') END"),
-        "address_text": "nullif(concat_ws(', ', " + ", ".join(_text(raw(p)) for p in ADDRESS_PARTS) + "), '')",
+        "address_text": _expand_address("nullif(concat_ws(', ', " + ", ".join(_text(raw(p)) for p in ADDRESS_PARTS)
+                                        + "), '')"),
     }
     for d in ("birth_date", "death_date"):
         stage1[f"_{d}_canon"] = f"nullif({_date_canon(raw(d))}, '')"
@@ -294,7 +352,7 @@ def silver_sql(columns: Mapping[str, str], rules: list[DuckRule], *, key: str, o
                            f"'[^A-Z0-9]', '', 'g')])")
 
     # 3. swapped day/month, validity, final values
-    stage3 = {"full_name": _new_tone("_name_init")}
+    stage3 = {"full_name": _reorder(_new_tone("_name_init"))}
     for d in ("birth_date", "death_date"):
         y, m0, d0 = f"_{d}_y", f"_{d}_m0", f"_{d}_d0"
         stage3[f"_{d}_swapped"] = f"({m0} > 12 AND {d0} BETWEEN 1 AND 12)"
