@@ -45,6 +45,8 @@ OWNED = {
 DISK_LAYERS = {"generate": "landing", "bronze": "bronze", "silver": "silver", "gold": "gold", "models": "ops/mlflow"}
 RATE_OF = {"generate": "landing records written", "bronze": "landing records read",
            "silver": "bronze rows read", "gold": "silver source records read", "models": "training rows"}
+#: Targets of the issue (rows/s in each stage's own unit); meaningful from scale 0.01 on.
+TARGETS = {"generate": 500_000, "bronze": 300_000, "silver": 200_000, "gold": 100_000}
 DUCKDB_SOURCE = "population_registry"
 MARKER = "_bench.json"
 
@@ -253,10 +255,13 @@ def run_stage(spark, cfg: DictConfig, stage: str, log: Callable[[str], None] = p
         out = RUNNERS[stage](spark, cfg, log)
     layer = DISK_LAYERS[stage]
     rate_rows = out.pop("rate_rows")
+    rec_rate = rate_rows / m["seconds"] if m["seconds"] else None
     rec = {"stage": stage, "records_in": out["records_in"], "records_out": out["records_out"],
            "rate_of": RATE_OF[stage], "seconds": m["seconds"],
            "rows_per_s": round(rate_rows / m["seconds"], 1) if m["seconds"] else None,
            "peak_memory_mb": m["peak_memory_mb"], "memory_growth_mb": m["memory_growth_mb"],
+           "target_rows_per_s": TARGETS.get(stage),
+           "meets_target": (rec_rate >= TARGETS[stage]) if stage in TARGETS and rec_rate else None,
            "disk_layer": layer,
            "disk_mb": round(dir_bytes(os.path.join(str(cfg.paths.root), layer)) / 2**20, 3)}
     rec.update(out.get("detail", {}))

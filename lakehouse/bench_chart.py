@@ -19,14 +19,17 @@ def stage_chart(results: dict, path: str) -> str:
     """Horizontal bars: rows/s per stage (log scale), annotated with seconds, peak memory and disk;
     plus DuckDB vs Spark silver for the compared source when present."""
     stages = [s for s in STAGE_ORDER if s in results["stages"]]
-    labels, values, notes, colours = [], [], [], []
+    labels, values, notes, colours, targets = [], [], [], [], []
     for s in stages:
         st = results["stages"][s]
         labels.append(f"{s}\n({st['rate_of']})")
         values.append(st["rows_per_s"] or 0)
+        target = st.get("target_rows_per_s")
         notes.append(f"{st['rows_per_s'] or 0:,.0f}/s  {st['seconds']:.1f} s  "
-                     f"{st['peak_memory_mb']:,.0f} MB RAM  {st['disk_mb']:,.1f} MB disk")
+                     f"{st['peak_memory_mb']:,.0f} MB RAM  {st['disk_mb']:,.1f} MB disk"
+                     + (f"  (target {target:,.0f}/s)" if target else ""))
         colours.append(COLOURS[s])
+        targets.append(target)
     cmp_ = results.get("duckdb_comparison")
     if cmp_:
         for key, label in (("spark", "Spark silver"), ("duckdb", "DuckDB silver")):
@@ -35,16 +38,20 @@ def stage_chart(results: dict, path: str) -> str:
             values.append(d["rows_per_s"] or 0)
             notes.append(f"{d['rows_per_s'] or 0:,.0f}/s  {d['seconds']:.2f} s")
             colours.append(COLOURS["silver" if key == "spark" else "duckdb"])
+            targets.append(None)
     fig, ax = plt.subplots(figsize=(10, 0.75 * len(labels) + 1.6))
     y = list(range(len(labels)))[::-1]
     ax.barh(y, [max(v, 1e-9) for v in values], color=colours)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlabel("rows per second (log scale)")
+    ax.set_xlabel("rows per second (log scale); black tick: target")
     for yi, v, note in zip(y, values, notes):
         ax.text(max(v, 1e-9), yi, "  " + note, va="center", fontsize=7)
-    top = max(values + [1.0])
-    ax.set_xlim(right=top * 60)
+    for yi, t in zip(y, targets):
+        if t:
+            ax.plot([t], [yi], marker="|", color="black", markersize=22, mew=2)
+    top = max(values + [t for t in targets if t] + [1.0])
+    ax.set_xlim(right=top * 30)
     title = f"lakehouse benchmark, scale {results['scale']:g} ({results.get('cores')} cores)"
     if cmp_ and cmp_.get("duckdb_speedup"):
         title += f" - DuckDB / Spark silver: {cmp_['duckdb_speedup']:.2f}x"

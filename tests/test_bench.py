@@ -1,4 +1,4 @@
-"""The pipeline benchmark end to end at a tiny scale (stage=all through the library), on four
+"""The pipeline benchmark end to end at a tiny scale (stage=all through the library), on two
 sources so that it stays short: every stage is measured (rows/s, peak memory, disk), the DuckDB
 comparison ran on the same bronze rows, the JSON and chart are written; plus the pure helpers."""
 
@@ -13,7 +13,7 @@ from jobs.bench import run_scale
 from lakehouse import bench as B
 from lakehouse.bench_chart import curve_chart
 
-SOURCES = "[population_registry,social_insurance,enterprise_registration,enterprise_tax]"
+SOURCES = "[population_registry,enterprise_registration]"
 
 
 def test_growth_exponent_and_curve(tmp_path):
@@ -46,7 +46,12 @@ def test_bench_config_uses_its_own_root(make_cfg, tmp_path):
 @pytest.mark.slow
 def test_bench_all_stages_tiny(spark, make_cfg, tmp_path):
     cfg = make_cfg("scale=0.0002", f"only={SOURCES}", f"bench.root={tmp_path / 'bench'}",
-                   f"bench.output={tmp_path / 'out'}", "models.dask.n_workers=1")
+                   f"bench.output={tmp_path / 'out'}", "models.dask.n_workers=1",
+                   "models.only=[enterprise_risk]",
+                   # with two sources a duplicated landing file would fall on one and cross silver's
+                   # drop-rate limit; the benchmark measures throughput, bronze's tests cover file faults
+                   "generate.file_faults.duplicate_files=0", "generate.file_faults.truncated_files=0",
+                   "generate.file_faults.empty_files=0")
     results = run_scale(spark, cfg, B.STAGES, "all")
     with open(results["results_file"]) as fh:
         saved = json.load(fh)
