@@ -308,6 +308,7 @@ def run_bench(spark, cfg: DictConfig, stages: tuple[str, ...] = STAGES, *, fresh
             results["duckdb_comparison"] = compare_duckdb(cfg, results["stages"]["silver"], log)
     results["total_seconds"] = round(sum(r["seconds"] for r in results["stages"].values()), 3)
     results["finished_at"] = dt.datetime.now().isoformat(timespec="seconds")
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
