@@ -12,10 +12,15 @@ ENV    ?=
 BATCH  ?=
 ONLY   ?=
 ARGS   ?=
+# Benchmarks: default scale 0.01 (silver and gold rates are only meaningful from there), curve scales.
+BENCH_SCALE = $(if $(SCALE),scale=$(SCALE),scale=0.01)
+SCALES ?= 0.001 0.01 0.1
+comma  := ,
+space  := $(subst ,, )
 OVERRIDES := $(if $(SCALE),scale=$(SCALE)) $(if $(SEED),seed=$(SEED)) $(if $(ENV),env=$(ENV)) \
              $(if $(BATCH),batch=$(BATCH)) $(if $(ONLY),only=[$(ONLY)]) $(ARGS)
 
-.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench-bronze bench clean
+.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench-bronze bench-silver bench-gold bench bench-curve clean
 .PHONY: maintain report package cluster-up cluster-down silver gold evaluate train score notebooks erase mlflow-ui
 
 help: ## List the targets
@@ -79,13 +84,24 @@ test: ## Run the test suite (starts a throwaway PostgreSQL for the database test
 test-fast: ## Unit tests only (no end-to-end runs)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
-bench-generate: ## Benchmark the generator: records/s and peak memory to JSON (SCALE>=0.01)
-	$(PY) -m jobs.bench stage=generate $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
+bench-generate: ## Benchmark the generator alone: records/s, peak memory, disk to JSON + chart (SCALE>=0.01)
+	$(PY) -m jobs.bench stage=generate $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
 
-bench-bronze: ## Benchmark bronze on generated landing data: rows/s and peak memory to JSON (SCALE>=0.01)
-	$(PY) -m jobs.bench stage=bronze $(if $(SCALE),scale=$(SCALE),scale=0.01) $(filter-out scale=%,$(OVERRIDES))
+bench-bronze: ## Benchmark bronze alone (landing generated first, untimed, when absent) (SCALE>=0.01)
+	$(PY) -m jobs.bench stage=bronze $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
 
-bench: bench-generate bench-bronze ## All benchmarks that exist so far
+bench-silver: ## Benchmark silver alone: bronze rows/s (earlier stages run untimed when absent) (SCALE>=0.01)
+	$(PY) -m jobs.bench stage=silver $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
+
+bench-gold: ## Benchmark gold alone: silver source records/s (earlier stages run untimed when absent)
+	$(PY) -m jobs.bench stage=gold $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
+
+bench: ## generate->bronze->silver->gold->models at SCALE (0.01): rows/s, memory, disk, DuckDB ratio; JSON+chart
+	$(PY) -m jobs.bench stage=all $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
+
+bench-curve: ## `bench` at each of SCALES (0.001 0.01 0.1); curve JSON, log-log chart, growth exponents
+	$(PY) -m jobs.bench stage=curve 'bench.scales=[$(subst $(space),$(comma),$(strip $(SCALES)))]' \
+	  $(filter-out scale=%,$(OVERRIDES))
 
 package: ## Build dist/: project wheel, conf.zip and run_job.py for spark-submit
 	scripts/package.sh

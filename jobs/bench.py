@@ -1,61 +1,86 @@
-"""Benchmarks: rows/s and peak memory per stage, written as JSON under ops/bench.
+"""Benchmarks: per stage rows/s, peak memory and disk, written as JSON and a chart under
+``bench.output`` (default ``<paths.root>/ops/bench``). Data goes to ``<bench.root>/scale-<scale>``
+(default ``<paths.root>/../bench-data``), never to the user's data root.
 
-    python -m jobs.bench stage=generate scale=0.01
-    python -m jobs.bench stage=bronze scale=0.01     (generates the landing data first if absent)
+    python -m jobs.bench scale=0.001                   # stage=all: generate -> bronze -> silver -> gold
+                                                       #   -> models, plus DuckDB vs Spark silver
+    python -m jobs.bench stage=silver scale=0.01      # one stage; earlier ones run untimed when absent
+    python -m jobs.bench stage=curve 'bench.scales=[0.001,0.01,0.1]'   # stage=all per scale + curve
+
+Stages: all, generate, bronze, silver, gold, models, curve. See lakehouse/bench.py for the units.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import platform
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from jobs._common import spark_for
-from lakehouse.bench import measure, write_results
-from lakehouse.simulate.runner import generate, summary_table
+from lakehouse import bench as B
+from lakehouse.bench_chart import curve_chart, stage_chart
+
+
+def _summary(results: dict) -> str:
+    lines = [f"{'stage':<10}{'records in':>12}{'records out':>13}{'seconds':>9}{'rows/s':>11}{'peak MB':>9}"
+             f"{'disk MB':>9}  rate of"]
+    for s, st in results["stages"].items():
+        lines.append(f"{s:<10}{st['records_in']:>12,}{st['records_out']:>13,}{st['seconds']:>9.1f}"
+                     f"{st['rows_per_s'] or 0:>11,.0f}{st['peak_memory_mb']:>9,.0f}{st['disk_mb']:>9,.1f}"
+                     f"  {st['rate_of']}")
+    c = results.get("duckdb_comparison")
+    if c:
+        lines.append(f"silver on {c['source']} ({c['bronze_rows']:,} bronze rows): Spark "
+                     f"{c['spark']['rows_per_s'] or 0:,.0f} rows/s, DuckDB {c['duckdb']['rows_per_s'] or 0:,.0f} "
+                     f"rows/s, ratio DuckDB/Spark {c['duckdb_speedup']}x")
+    return "\n".join(lines)
+
+
+def run_scale(spark, cfg: DictConfig, stages: tuple[str, ...], tag: str) -> dict:
+    """One benchmark run at cfg.scale; JSON and chart written to bench.output."""
+    bcfg = B.bench_config(cfg)
+    bench = bcfg.bench
+    results = B.run_bench(spark, bcfg, stages, fresh=bool(bench.get("fresh", True)),
+                          duckdb=bool(bench.get("duckdb", True)))
+    path = B.write_results(str(bench.output), f"{tag}-{B.scale_label(cfg.scale)}", results)
+    chart = stage_chart(results, path[:-len(".json")] + ".png")
+    results.update(results_file=path, chart=chart)
+    with open(path, "w") as fh:
+        json.dump(results, fh, indent=2, default=str)
+    print(_summary(results))
+    print(f"bench: results {path}, chart {chart}")
+    return results
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    stage = str(cfg.get("stage", "generate"))
+    stage = str(cfg.get("stage", "all"))
+    known = ("all", "curve", *B.STAGES)
+    if stage not in known:
+        raise SystemExit(f"bench: unknown stage '{stage}' (known: {', '.join(known)})")
     spark = spark_for(cfg)
     spark.range(1).count()  # start-up (JVM, jar resolution) is not part of the measurement
-    results = {"stage": stage, "scale": float(cfg.scale), "seed": int(cfg.seed), "cores": os.cpu_count(),
-               "machine": platform.platform()}
-    if stage == "generate":
-        with measure() as m:
-            per_source = generate(spark, cfg)
-        records = sum(r.records for r in per_source)
-        results.update(m, records=records, records_per_s=round(records / m["seconds"], 1),
-                       sources=[vars(r) for r in per_source])
-        print(summary_table(per_source))
-    elif stage == "bronze":
-        # Landing data comes from the generator at the same scale (not timed); bronze is timed.
-        import glob
-
-        if not glob.glob(f"{cfg.paths.landing}/*/batch-*"):
-            generate(spark, cfg)
-        from lakehouse.bronze.runner import run_bronze
-
-        with measure() as m:
-            result = run_bronze(spark, cfg)
-        landing = sum(s.landing_records for s in result.sources)
-        files_only = [s for s in result.sources if s.format != "jdbc"]
-        results.update(m, records=result.rows, landing_records=landing,
-                       records_per_s=round(landing / m["seconds"], 1),
-                       file_sources_rows_per_s=round(sum(s.landing_records for s in files_only)
-                                                     / max(sum(s.seconds for s in files_only), 1e-9), 1),
-                       sources=[{"source": s.source, "format": s.format, "landing": s.landing_records,
-                                 "rows": s.rows, "quarantined": s.quarantined, "seconds": round(s.seconds, 2)}
-                                for s in result.sources])
-    else:
-        raise SystemExit(f"bench: unknown stage '{stage}' (known: generate, bronze)")
-    path = write_results(str(cfg.bench.output), stage, results)
-    print(f"bench {stage}: {results['records']:,} records in {results['seconds']:.1f} s = "
-          f"{results['records_per_s']:,.0f} records/s, peak memory {results['peak_memory_mb']:,.0f} MB "
-          f"(scale {results['scale']}) -> {path}")
+    if stage != "curve":
+        run_scale(spark, cfg, B.STAGES if stage == "all" else (stage,), stage)
+        return
+    runs = []
+    for scale in [float(s) for s in cfg.bench.scales]:
+        c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+        OmegaConf.update(c, "scale", scale)
+        runs.append(run_scale(spark, c, B.STAGES, "all"))
+    out = B.bench_config(cfg).bench.output
+    cur = B.curve(runs)
+    path = B.write_results(str(out), "curve", cur)
+    chart = curve_chart(cur, path[:-len(".json")] + ".png")
+    cur["chart"] = chart
+    with open(path, "w") as fh:
+        json.dump(cur, fh, indent=2, default=str)
+    for s, st in cur["stages"].items():
+        pts = ", ".join(f"{p['scale']:g}: {p['seconds']:.1f} s" for p in st["points"])
+        print(f"curve {s:<9} growth exponent {st['growth_exponent']}  ({pts})")
+    print(f"curve: total growth exponent {cur['total_growth_exponent']}; {path}, chart {chart}")
 
 
 if __name__ == "__main__":
