@@ -5,6 +5,7 @@
     python -m jobs.bench scale=0.001                   # stage=all: generate -> bronze -> silver -> gold
                                                        #   -> models, plus DuckDB vs Spark silver
     python -m jobs.bench stage=silver scale=0.01      # one stage; earlier ones run untimed when absent
+    python -m jobs.bench stage=silver,gold,models scale=0.01   # several stages in order
     python -m jobs.bench stage=curve 'bench.scales=[0.001,0.01,0.1]'   # stage=all per scale + curve
 
 Stages: all, generate, bronze, silver, gold, models, curve. See lakehouse/bench.py for the units.
@@ -58,12 +59,13 @@ def run_scale(spark, cfg: DictConfig, stages: tuple[str, ...], tag: str) -> dict
 def main(cfg: DictConfig) -> None:
     stage = str(cfg.get("stage", "all"))
     known = ("all", "curve", *B.STAGES)
-    if stage not in known:
-        raise SystemExit(f"bench: unknown stage '{stage}' (known: {', '.join(known)})")
+    chosen = tuple(s.strip() for s in stage.split(","))   # several stages: stage=silver,gold,models
+    if any(s not in known for s in chosen) or (len(chosen) > 1 and not set(chosen) <= set(B.STAGES)):
+        raise SystemExit(f"bench: unknown stage '{stage}' (known: {', '.join(known)}, or a comma list of stages)")
     spark = spark_for(cfg)
     spark.range(1).count()  # start-up (JVM, jar resolution) is not part of the measurement
     if stage != "curve":
-        run_scale(spark, cfg, B.STAGES if stage == "all" else (stage,), stage)
+        run_scale(spark, cfg, B.STAGES if stage == "all" else chosen, stage.replace(",", "+"))
         return
     runs = []
     for scale in [float(s) for s in cfg.bench.scales]:
