@@ -965,8 +965,14 @@ _PROVINCE_ALIASES = {"HUE": "46"}  # old "Tỉnh Thừa Thiên Huế" is often w
 
 @lru_cache(maxsize=None)
 def _expand_gate() -> str:
-    """Regex of the values :func:`expand_address_abbreviations` changes beyond trimming."""
-    return "|".join([_clean_gate()] + [_scoped(p) for p, _ in _address_rules()])
+    """Regex matching (at least) every value :func:`expand_address_abbreviations` changes beyond
+    trimming: the :func:`_clean_gate`, or text without which no rule of :func:`_address_rules`
+    can match ("TP" + "H", "HCM", "Sài Gòn", "Thành phố Thành phố ", a letter P/F/Q/H/X + ".",
+    "TX."/"TT."/"TP.", P/F/Q + a number). A superset is enough (the expansion runs on matches)
+    and much cheaper than the rules' own patterns. No look-around: a match in a comma-separated
+    part of a text is a match in the text (see :func:`standardise_address`)."""
+    rules = r"(?=[PFQHXTtSsh])(?:[PFQHX]\.|T[XTP]\.|[PFQ]\s*\d|(?i:TP\.?\s*H|HCM|S[àa]i\s*G[òo]n|Thành phố Thành phố ))"
+    return f"{_clean_gate()}|{rules}"
 
 
 def _key_of(e: Column) -> Column:
@@ -978,6 +984,10 @@ def _key_of(e: Column) -> Column:
     return F.nullif(F.trim(k), F.lit(""))
 
 
+def _unit_key_gated(s: Column, expand: Column) -> Column:
+    return _key_of(F.when(expand, _expand_core(s)).otherwise(s))
+
+
 def unit_key(col: ColumnOrName) -> Column:
     """Matching key of an administrative unit name: abbreviations expanded, folded, unit type
     removed, numbers without leading zeros ("Phường 01" -> "1", "Tỉnh Hoà Bình" -> "HOA BINH").
@@ -985,7 +995,7 @@ def unit_key(col: ColumnOrName) -> Column:
     Values that need no cleaning and contain no abbreviation (one regex test) skip the expansion,
     which would leave them unchanged (the key ignores surrounding spaces)."""
     s = _col(col).cast("string")
-    return _key_of(F.when(s.rlike(_expand_gate()), _expand_core(s)).otherwise(s))
+    return _unit_key_gated(s, s.rlike(_expand_gate()))
 
 
 @lru_cache(maxsize=8)
@@ -1160,8 +1170,14 @@ def standardise_address(df: DataFrame, *, address: str | None = None, ward: str 
         w_txt, d_txt, p_txt = (F.col(c) if c else null for c in (ward, district, province))
     texts = [f"{tmp}_w", f"{tmp}_dt", f"{tmp}_pt"]
     df2 = df1.withColumns(dict(zip(texts, (w_txt, d_txt, p_txt))))
-    keyed = df2.withColumns({k: unit_key(F.col(c)) for k, c in zip(("_wk", "_dk", "_pk"), texts)}) \
-        .drop(*internal, *texts)
+    if address and not (ward or district or province):
+        # The parts are pieces of the expanded text between commas: when the text does not match
+        # the (look-around free) expansion gate, no part does and none needs expanding again.
+        df2 = df2.withColumn(f"{tmp}_g", t.rlike(_expand_gate()))
+        keys = {k: _unit_key_gated(F.col(c), F.col(f"{tmp}_g")) for k, c in zip(("_wk", "_dk", "_pk"), texts)}
+    else:
+        keys = {k: unit_key(F.col(c)) for k, c in zip(("_wk", "_dk", "_pk"), texts)}
+    keyed = df2.withColumns(keys).drop(*internal, *texts, f"{tmp}_g")
 
     prov, wards = _address_lookups(spark)
     j = keyed.join(F.broadcast(prov), "_pk", "left").join(F.broadcast(wards), ["_pk", "_wk"], "left")
