@@ -17,10 +17,15 @@ Two Spark details shape the code:
   plans small, multi-step rules bind an intermediate value once with :func:`_let` (a one-element
   ``transform``), which is evaluated without code generation but avoids exponential plan growth.
 
-TODO (performance): at 200k rows these native columns are NOT yet faster than the Python-UDF
-baseline for names, dates and tax codes (see ``udf_baseline.compare``). The fix is to compute each
-canonical value with a linear ``regexp_replace`` chain (no CASE WHEN around shared subtrees) so
-codegen can run and share it, and to drop the interpreted ``_let`` binding.
+TODO (performance): the goal is >= 3x the Python-UDF baseline per rule (``python -m
+lakehouse.silver.udf_baseline``, ratio = UDF seconds / native seconds). Measured at 200k rows on the shared
+2-core machine (load average 8-13, so ratios varied by up to ~1.5x between runs of the same code):
+cmnd 3.6x, sex 3.0x, date 2.7x, ethnicity 2.5x, phone 2.4x, insurance 2.0x, cccd 1.4x, name 1.3x,
+tax_code 1.1x, address 1.3-2.0x (0.8x before the address rewrite; 18-25k rows/s native, a
+long way from 200k rows/s). Address time is now mostly Java regex matching (abbreviation passes,
+the cleaning/expansion gates, unit keys) and ``translate``. Still to do: name, cccd and tax_code
+nest ``_let`` (interpreted ``transform``) bindings; replacing them with projections below
+(:func:`_pre`) or plain column expressions is the next step.
 
 Known limitation: upper-cased mojibake ("NGUYá»…N" upper-cased after mis-decoding) is not repaired;
 the bytes are partly lost and the name is then not idempotent.
