@@ -17,10 +17,15 @@ Two Spark details shape the code:
   plans small, multi-step rules bind an intermediate value once with :func:`_let` (a one-element
   ``transform``), which is evaluated without code generation but avoids exponential plan growth.
 
-TODO (performance): at 200k rows these native columns are NOT yet faster than the Python-UDF
-baseline for names, dates and tax codes (see ``udf_baseline.compare``). The fix is to compute each
-canonical value with a linear ``regexp_replace`` chain (no CASE WHEN around shared subtrees) so
-codegen can run and share it, and to drop the interpreted ``_let`` binding.
+TODO (performance): the goal is >= 3x the Python-UDF baseline per rule (``python -m
+lakehouse.silver.udf_baseline``, ratio = UDF seconds / native seconds). Measured at 200k rows on the shared
+2-core machine (load average 8-13, so ratios varied by up to ~1.5x between runs of the same code):
+cmnd 3.6x, sex 3.0x, date 2.7x, ethnicity 2.5x, phone 2.4x, insurance 2.0x, cccd 1.4x, name 1.3x,
+tax_code 1.1x, address 1.3-2.0x (0.8x before the address rewrite; 18-25k rows/s native, a
+long way from 200k rows/s). Address time is now mostly Java regex matching (abbreviation passes,
+the cleaning/expansion gates, unit keys) and ``translate``. Still to do: name, cccd and tax_code
+nest ``_let`` (interpreted ``transform``) bindings; replacing them with projections below
+(:func:`_pre`) or plain column expressions is the next step.
 
 Known limitation: upper-cased mojibake ("NGUYá»…N" upper-cased after mis-decoding) is not repaired;
 the bytes are partly lost and the name is then not idempotent.
@@ -29,6 +34,7 @@ the bytes are partly lost and the name is then not idempotent.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Callable, Mapping
@@ -876,6 +882,77 @@ def _address_rules() -> tuple[tuple[str, str], ...]:
     )
 
 
+#: Internal markers (Unicode noncharacters): the replacement words of the abbreviation rules are
+#: appended to a value after ``_DICT`` (separated by ``_WORD``) so that ONE regex pass can copy
+#: each rule's replacement from there with a capturing look-ahead (see :func:`_merged_rules`).
+_DICT = "\ufdd1"
+_WORD = "\ufdd2"
+
+
+def _scoped(pattern: str) -> str:
+    """A rule pattern as a group whose leading inline flags apply to it only."""
+    return f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
+
+
+@lru_cache(maxsize=None)
+def _merged_rules() -> tuple[str, str, str]:
+    """(regex, replacement, suffix): rules 2..11 of :func:`_address_rules` as ONE regex pass.
+
+    Each rule becomes an alternative followed by a look-ahead that captures its replacement word
+    from the suffix (``_DICT`` + words joined by ``_WORD``, appended to the value; the look-ahead
+    finds the LAST ``_DICT``, so input containing the marker is still safe). Groups that did not
+    take part in a match append nothing, so the replacement is every group in order. Same result
+    as applying the rules one after the other: no rule matches text another rule produced (none
+    matches inside the replacement words; rule 2 only collapses "Thành phố Thành phố ", which the
+    later rules cannot produce before it runs) and matches never overlap, so leftmost-first
+    alternation picks the same matches. Rule 1 (-> "Thành phố Hồ Chí Minh") stays a separate pass
+    before: rule 2 must see its output. None of the rules can match in or across the suffix (its
+    characters are neither letters, digits nor spaces); a last alternative deletes it.
+    """
+    rules = _address_rules()[1:]
+    words: list[str] = []
+    alts, refs, group = [], [], 0
+    dict_rx, word_rx = f"\\x{{{ord(_DICT):X}}}", f"\\x{{{ord(_WORD):X}}}"
+    for pattern, repl in rules:
+        word = repl.removesuffix("$1")
+        assert "$" not in word and _DICT not in word and _WORD not in word
+        if word not in words:
+            words.append(word)
+        own = len(re.findall(r"(?<!\\)\((?!\?)", pattern))
+        assert own == (1 if repl.endswith("$1") else 0)
+        look = f"(?=(?s:.*){dict_rx}(?:[^{word_rx}]*+{word_rx}){{{words.index(word)}}}([^{word_rx}]*+))"
+        alts.append(f"{_scoped(pattern)}{look}")
+        num = f"${group + 1}" if own else ""
+        group += own + 1
+        refs.append(f"${group}{num}")
+    # the suffix itself (from the last marker on) is replaced by nothing: no group takes part
+    alts.append(f"{dict_rx}(?!(?s:.*){dict_rx})(?s:.*)")
+    first = "PFQTtHX" + _DICT
+    return f"(?=[{first}])(?:{'|'.join(alts)})", "".join(refs), _DICT + _WORD.join(words)
+
+
+def _expand_rules(s: Column) -> Column:
+    """The rules of :func:`_address_rules` on a cleaned value, in two regex passes (the second
+    also removes the suffix it appends)."""
+    rx, repl, suffix = _merged_rules()
+    first_rx, first_repl = _address_rules()[0]
+    return F.regexp_replace(F.concat(F.regexp_replace(s, first_rx, first_repl), F.lit(suffix)), rx, repl)
+
+
+@lru_cache(maxsize=None)
+def _clean_gate() -> str:
+    """Regex of the values :func:`_clean_text` changes beyond trimming: a mojibake telltale, a
+    combining mark, a whitespace run or a non-space whitespace character."""
+    return f"{_mojibake_tables()[2]}|{_COMBINING}|[\\s\u00a0]{{2}}|[\\t\\n\\x0B\\f\\r\u00a0]"
+
+
+def _expand_core(col: ColumnOrName) -> Column:
+    """:func:`expand_address_abbreviations` except that a blank value gives '' (not null). One
+    regex test spots the (rare) values that need more cleaning than trimming."""
+    s = _col(col).cast("string")
+    return _expand_rules(F.when(s.rlike(_clean_gate()), _squeeze(repair_mojibake(s))).otherwise(F.trim(s)))
+
+
 def expand_address_abbreviations(col: ColumnOrName) -> Column:
     """Expand abbreviations in free-text addresses (DOMAIN.md "Abbreviations in free-text").
 
@@ -884,23 +961,46 @@ def expand_address_abbreviations(col: ColumnOrName) -> Column:
     "H." -> "Huyện ", "TP." -> "Thành phố ", "X." -> "Xã "; "P1"/"F.1"/"Q3" -> "Phường 1"/"Quận 3".
     Also repairs mojibake, composes NFC and collapses spaces.
     """
-    s = _clean_text(col)
-    for pattern, repl in _address_rules():
-        s = F.regexp_replace(s, pattern, repl)
-    return s
+    return F.nullif(_expand_core(col), F.lit(""))
 
 
 _UNIT_TYPES = r"^(TINH|THANH PHO|THI XA|THI TRAN|QUAN|HUYEN|PHUONG|XA|DAC KHU) "
 _PROVINCE_ALIASES = {"HUE": "46"}  # old "Tỉnh Thừa Thiên Huế" is often written "Huế"
 
 
+@lru_cache(maxsize=None)
+def _expand_gate() -> str:
+    """Regex matching (at least) every value :func:`expand_address_abbreviations` changes beyond
+    trimming: the :func:`_clean_gate`, or text without which no rule of :func:`_address_rules`
+    can match ("TP" + "H", "HCM", "Sài Gòn", "Thành phố Thành phố ", a letter P/F/Q/H/X + ".",
+    "TX."/"TT."/"TP.", P/F/Q + a number). A superset is enough (the expansion runs on matches)
+    and much cheaper than the rules' own patterns. No look-around: a match in a comma-separated
+    part of a text is a match in the text (see :func:`standardise_address`)."""
+    rules = r"(?=[PFQHXTtSsh])(?:[PFQHX]\.|T[XTP]\.|[PFQ]\s*\d|(?i:TP\.?\s*H|HCM|S[àa]i\s*G[òo]n|Thành phố Thành phố ))"
+    return f"{_clean_gate()}|{rules}"
+
+
+def _key_of(e: Column) -> Column:
+    """The key of an expanded unit name: folded, runs of anything but A-Z/0-9 -> one space,
+    trimmed, leading unit type and leading zeros of numbers removed (one pass each)."""
+    k = F.trim(F.regexp_replace(_fold_chars(e), "[^A-Z0-9]+", " "))
+    # = the type removal then (?<![0-9])0+(?=[0-9]) -> '': the removed type ends with a space
+    k = F.regexp_replace(k, _UNIT_TYPES + "|0(?<![0-9]0)0*(?=[0-9])", "")
+    return F.nullif(F.trim(k), F.lit(""))
+
+
+def _unit_key_gated(s: Column, expand: Column) -> Column:
+    return _key_of(F.when(expand, _expand_core(s)).otherwise(s))
+
+
 def unit_key(col: ColumnOrName) -> Column:
     """Matching key of an administrative unit name: abbreviations expanded, folded, unit type
-    removed, numbers without leading zeros ("Phường 01" -> "1", "Tỉnh Hoà Bình" -> "HOA BINH")."""
-    k = F.regexp_replace(fold(expand_address_abbreviations(col)), r"[^A-Z0-9 ]", " ")
-    k = F.regexp_replace(F.trim(F.regexp_replace(k, r"\s+", " ")), _UNIT_TYPES, "")
-    k = F.regexp_replace(k, r"0(?<![0-9]0)0*(?=[0-9])", "")      # = (?<![0-9])0+(?=[0-9]), 0 first
-    return F.nullif(F.trim(k), F.lit(""))
+    removed, numbers without leading zeros ("Phường 01" -> "1", "Tỉnh Hoà Bình" -> "HOA BINH").
+
+    Values that need no cleaning and contain no abbreviation (one regex test) skip the expansion,
+    which would leave them unchanged (the key ignores surrounding spaces)."""
+    s = _col(col).cast("string")
+    return _unit_key_gated(s, s.rlike(_expand_gate()))
 
 
 @lru_cache(maxsize=8)
@@ -938,53 +1038,95 @@ def new_units_frame(spark: SparkSession) -> DataFrame:
                      unit_key("ward_name").alias("ward_key"))
 
 
-def _address_parts(address: Column) -> Column:
-    """The comma-separated parts of a free-text address, abbreviations expanded, trimmed."""
-    return F.transform(F.split(expand_address_abbreviations(address), ","), lambda p: F.trim(p))
+_DISTRICT_TYPES = "Quận|Huyện|Thị xã|Thành phố"
+_WARD_TYPES = "Phường|Xã|Thị trấn|Đặc khu"
 
 
-def _split_address(parts: Column) -> tuple[Column, Column, Column]:
-    """(ward, district, province) text from the :func:`_address_parts` of a free-text address
-    (pass them as a column: each is used several times).
+def _last_typed_part(types: str) -> str:
+    """Regex whose group 1 is the LAST comma-separated part (trimmed of spaces) that starts with
+    one of ``types`` (ASCII case-insensitive) and a space, among the parts followed by a comma."""
+    return f"(?s)^(?:.*,)? *((?i:{types}) [^,]*[^ ,]) *,"
 
-    The last part is the province; a part typed Quận/Huyện/Thị xã/Thành phố is the district; a
-    part typed Phường/Xã/Thị trấn/Đặc khu is the ward; otherwise the ward is the part before the
-    district (or before the province)."""
-    n = F.size(parts)
-    head = F.slice(parts, 1, F.greatest(n - 1, F.lit(1)))
-    province = F.when(n >= 2, F.element_at(parts, -1))
-    dist_rx = "^(?i)(Quận|Huyện|Thị xã|Thành phố) "
-    ward_rx = "^(?i)(Phường|Xã|Thị trấn|Đặc khu) "
-    district = F.try_element_at(F.filter(head, lambda p: p.rlike(dist_rx)), F.lit(-1))
-    typed_ward = F.try_element_at(F.filter(head, lambda p: p.rlike(ward_rx)), F.lit(-1))
-    untyped = F.when(district.isNotNull() & (n >= 3), F.element_at(parts, -3)) \
-        .when(district.isNull() & (n >= 2), F.element_at(parts, -2))
-    return F.coalesce(typed_ward, untyped), district, province
+
+def _split_address(t: Column) -> tuple[Column, Column, Column, Column, Column]:
+    """(typed ward, district, province, untyped-ward-if-no-district, untyped-ward-if-district)
+    text from an expanded free-text address ``t`` (a column: it is used several times), with
+    string functions instead of an array of parts and higher-order functions.
+
+    The parts are the comma-separated pieces, trimmed. The last part is the province; the last
+    part but one typed Quận/Huyện/Thị xã/Thành phố is the district, the last one typed
+    Phường/Xã/Thị trấn/Đặc khu the ward (a single part counts for both); otherwise the ward is the
+    part before the district (or before the province)."""
+    one_part = ~t.contains(",")
+    x = F.when(one_part, F.concat(t, F.lit(","))).otherwise(t)
+    district = F.nullif(F.regexp_extract(x, _last_typed_part(_DISTRICT_TYPES), 1), F.lit(""))
+    typed_ward = F.nullif(F.regexp_extract(x, _last_typed_part(_WARD_TYPES), 1), F.lit(""))
+    province = F.when(~one_part, F.trim(F.substring_index(t, ",", -1)))
+    commas = F.length(t) - F.length(F.replace(t, F.lit(","), F.lit("")))
+
+    def part_from_end(i: int) -> Column:
+        return F.trim(F.substring_index(F.substring_index(t, ",", -i), ",", 1))
+
+    untyped_no_d = F.when(commas >= 1, part_from_end(2))
+    untyped_d = F.when(commas >= 2, part_from_end(3))
+    return typed_ward, district, province, untyped_no_d, untyped_d
 
 
 @lru_cache(maxsize=8)
-def _address_lookups(spark: SparkSession) -> tuple[DataFrame, ...]:
-    """Small keyed lookup frames for :func:`standardise_address`, computed once and cached."""
+def _address_lookups(spark: SparkSession) -> tuple[DataFrame, DataFrame]:
+    """Two small keyed lookup frames for :func:`standardise_address`, computed once and cached.
+
+    * provinces by key ``_pk``: ``_opc`` (old code), ``_npc_old`` (its new code), ``_npc`` (a new
+      province of that name);
+    * wards by (``_pk``, ``_wk``): ``_old`` = the old wards of that name in the old province
+      (n, code, sorted distinct new codes, name of the single new code), ``_by_dk`` = the same per
+      district key, ``_nc`` = the new wards of that name in the new province (sorted) and
+      ``_nn`` their name when there is one.
+
+    The candidate lists are aggregated here, once, so that rows need only two hash joins and a
+    small map lookup (no arrays of structs and no higher-order functions per row).
+    """
     old = admin_units_frame(spark)
+    new = new_units_frame(spark)
+    names = new.select(F.col("ward_code").alias("_one"), F.col("ward_name").alias("name"))
     old_prov = old.select(F.col("province_key").alias("_pk"), F.col("old_province_code").alias("_opc"),
                           F.col("new_province_code").alias("_npc_old")).distinct()
     alias_rows = [(k, c, reference.province_old_to_new()[c]) for k, c in _PROVINCE_ALIASES.items()]
-    # distinct: the alias may repeat a key the data already has (a duplicate key duplicates rows)
+    # distinct: the alias may repeat a key the data already has
     old_prov = old_prov.unionByName(spark.createDataFrame(alias_rows, "_pk string, _opc string, _npc_old string")) \
         .distinct()
-    old_wards = (old.where(F.col("ward_key").isNotNull())
-                 .groupBy(F.col("old_province_code").alias("_opc"), F.col("ward_key").alias("_wk"))
-                 .agg(F.collect_list(F.struct(F.col("old_ward_code").alias("code"),
-                                              F.col("district_key").alias("dk"),
-                                              F.col("new_ward_codes").alias("new"))).alias("_oc")))
-    new = new_units_frame(spark)
     new_prov = new.select(F.col("province_key").alias("_pk"), F.col("province_code").alias("_npc")).distinct()
-    new_wards = new.groupBy(F.col("province_code").alias("_npc"), F.col("ward_key").alias("_wk")) \
-        .agg(F.sort_array(F.collect_set("ward_code")).alias("_nc"))
-    names = new.select(F.col("ward_code").alias("_one"), F.col("ward_name").alias("_name"))
-    frames = tuple(f.coalesce(1).cache() for f in (old_prov, old_wards, new_prov, new_wards, names))
+    prov = old_prov.join(new_prov, "_pk", "full").where(F.col("_pk").isNotNull()).cache()
+    dup = prov.groupBy("_pk").count().where("count > 1").collect()
+    assert not dup, f"province keys naming several provinces: {dup}"
+
+    def candidates(keys: list[str]) -> DataFrame:
+        agg = (old.where(F.col("ward_key").isNotNull())
+               .select(F.col("old_province_code").alias("_opc"), F.col("ward_key").alias("_wk"),
+                       F.col("district_key").alias("_dk"), "old_ward_code", "new_ward_codes")
+               .groupBy(*keys)
+               .agg(F.count("*").alias("n"), F.min("old_ward_code").alias("code"),
+                    F.array_sort(F.array_distinct(F.flatten(F.collect_list("new_ward_codes")))).alias("codes")))
+        agg = agg.withColumn("_one", F.when(F.size("codes") == 1, F.col("codes")[0]))
+        return agg.join(names, "_one", "left").drop("_one")
+
+    fields = ["n", "code", "codes", "name"]
+    all_old = candidates(["_opc", "_wk"]).select("_opc", "_wk", F.struct(*fields).alias("_old"))
+    by_dk = (candidates(["_opc", "_wk", "_dk"]).where(F.col("_dk").isNotNull())
+             .groupBy("_opc", "_wk")
+             .agg(F.map_from_entries(F.collect_list(F.struct("_dk", F.struct(*fields)))).alias("_by_dk")))
+    old_side = (prov.where(F.col("_opc").isNotNull()).select("_pk", "_opc")
+                .join(all_old, "_opc").join(by_dk, ["_opc", "_wk"], "left").drop("_opc"))
+    new_wards = (new.groupBy(F.col("province_code").alias("_npc"), F.col("ward_key").alias("_wk"))
+                 .agg(F.sort_array(F.collect_set("ward_code")).alias("_nc")))
+    new_wards = (new_wards.withColumn("_one", F.when(F.size("_nc") == 1, F.col("_nc")[0]))
+                 .join(names.withColumnRenamed("name", "_nn"), "_one", "left").drop("_one"))
+    new_side = prov.where(F.col("_npc").isNotNull()).select("_pk", "_npc").join(new_wards, "_npc").drop("_npc")
+    wards = old_side.join(new_side, ["_pk", "_wk"], "full")
+    frames = tuple(f.coalesce(1).cache() for f in (prov, wards))
     for f in frames:
         f.count()
+    prov.unpersist()
     return frames
 
 
@@ -995,8 +1137,8 @@ def standardise_address(df: DataFrame, *, address: str | None = None, ward: str 
 
     DOMAIN.md "Administrative units: the 2025 reform". Abbreviations are expanded first
     (:func:`expand_address_abbreviations`); units are matched by folded name without type
-    (:func:`unit_key`) through broadcast joins against :func:`admin_units_frame` and
-    :func:`new_units_frame`:
+    (:func:`unit_key`) through broadcast hash joins against lookups aggregated once from
+    :func:`admin_units_frame` and :func:`new_units_frame`:
 
     1. the OLD province by name; the old ward within it by name, narrowed by the district name
        when several wards share the name ('ward_ambiguous' when still several); the new province
@@ -1009,57 +1151,67 @@ def standardise_address(df: DataFrame, *, address: str | None = None, ward: str 
     new_ward_codes (array), new_ward_code (only when exactly one candidate), new_ward_name,
     level ('old3' | 'old2' | 'new2' | null) and flag ('ward_split' | 'ward_ambiguous' |
     'ward_unmapped' | 'ward_not_found' | 'province_not_found' | null).
+
+    Performance: each step is its own projection over columns (an intermediate used several
+    times is never copied into the next expression, and the optimizer does not inline it), every
+    expression has generated code, and the lookups are two broadcast hash joins.
     """
     spark = df.sparkSession
     p = prefix
-    w_txt = F.col(ward) if ward else None
-    d_txt = F.col(district) if district else None
-    p_txt = F.col(province) if province else None
-    if address:
-        df = df.withColumn("_parts", _address_parts(F.col(address)))
-        aw, ad, ap = _split_address(F.col("_parts"))
-        w_txt = F.coalesce(w_txt, aw) if w_txt is not None else aw
-        d_txt = F.coalesce(d_txt, ad) if d_txt is not None else ad
-        p_txt = F.coalesce(p_txt, ap) if p_txt is not None else ap
+    tmp = "__addr"
+    internal = [f"{tmp}_{n}" for n in ("t", "tw", "d", "p", "u2", "u3")]
+    t, tw, d, pv, u2, u3 = (F.col(c) for c in internal)
     null = F.lit(None).cast("string")
-    keyed = df.withColumns({"_wk": unit_key(w_txt) if w_txt is not None else null,
-                            "_dk": unit_key(d_txt) if d_txt is not None else null,
-                            "_pk": unit_key(p_txt) if p_txt is not None else null})
+    if address:
+        df1 = df.withColumn(internal[0], expand_address_abbreviations(F.col(address)))
+        typed_ward, dist, prov_txt, untyped_no_d, untyped_d = _split_address(t)
+        df1 = df1.withColumns(dict(zip(internal[1:6], (typed_ward, dist, prov_txt, untyped_no_d, untyped_d))))
+        aw = F.coalesce(tw, F.when(d.isNotNull(), u3).otherwise(u2))
+        w_txt = F.coalesce(F.col(ward), aw) if ward else aw
+        d_txt = F.coalesce(F.col(district), d) if district else d
+        p_txt = F.coalesce(F.col(province), pv) if province else pv
+    else:
+        df1 = df
+        w_txt, d_txt, p_txt = (F.col(c) if c else null for c in (ward, district, province))
+    texts = [f"{tmp}_w", f"{tmp}_dt", f"{tmp}_pt"]
+    df2 = df1.withColumns(dict(zip(texts, (w_txt, d_txt, p_txt))))
+    if address and not (ward or district or province):
+        # The parts are pieces of the expanded text between commas: when the text does not match
+        # the (look-around free) expansion gate, no part does and none needs expanding again.
+        df2 = df2.withColumn(f"{tmp}_g", t.rlike(_expand_gate()))
+        keys = {k: _unit_key_gated(F.col(c), F.col(f"{tmp}_g")) for k, c in zip(("_wk", "_dk", "_pk"), texts)}
+    else:
+        keys = {k: unit_key(F.col(c)) for k, c in zip(("_wk", "_dk", "_pk"), texts)}
+    keyed = df2.withColumns(keys).drop(*internal, *texts, f"{tmp}_g")
 
-    old_prov, old_wards, new_prov, new_wards, names = _address_lookups(spark)
-    names = names.withColumnRenamed("_name", f"{p}new_ward_name")
-
-    j = (keyed.join(F.broadcast(old_prov), "_pk", "left")
-         .join(F.broadcast(new_prov), "_pk", "left")
-         .join(F.broadcast(old_wards), ["_opc", "_wk"], "left")
-         .join(F.broadcast(new_wards), ["_npc", "_wk"], "left"))
-
-    oc = F.coalesce(F.col("_oc"), F.array().cast(old_wards.schema["_oc"].dataType))
-    by_district = F.filter(oc, lambda c: F.col("_dk").isNull() | (c["dk"] == F.col("_dk")))
-    cands = F.when(F.size(by_district) > 0, by_district).otherwise(oc)
-    nc = F.coalesce(F.col("_nc"), F.array().cast("array<string>"))
-    use_new = (F.size(nc) > 0) & (F.col("_dk").isNull() | (F.size(cands) == 0))
-    use_old = ~use_new & (F.size(cands) > 0)
-    old_codes = F.array_sort(F.array_distinct(F.flatten(F.transform(cands, lambda c: c["new"]))))
-    new_codes = F.when(use_new, nc).when(use_old, old_codes)
-    new_prov_code = F.when(use_new, F.col("_npc")).otherwise(F.coalesce(F.col("_npc_old"), F.col("_npc")))
-    level = F.when(use_new, "new2").when(use_old & F.col("_dk").isNotNull(), "old3").when(use_old, "old2")
+    prov, wards = _address_lookups(spark)
+    j = keyed.join(F.broadcast(prov), "_pk", "left").join(F.broadcast(wards), ["_pk", "_wk"], "left")
+    # the candidate old wards: those of the district when it names some, else all of that name
+    j = j.withColumn("_ci", F.coalesce(F.try_element_at(F.col("_by_dk"), F.col("_dk")), F.col("_old")))
+    n_c = F.coalesce(F.col("_ci.n"), F.lit(0))
+    n_new = F.coalesce(F.size("_nc"), F.lit(0))
+    use_new = (n_new > 0) & (F.col("_dk").isNull() | (n_c == 0))
+    j = j.withColumn("_use", F.when(use_new, 1).when(n_c > 0, 2).otherwise(0))
+    u_new, u_old = F.col("_use") == 1, F.col("_use") == 2
+    new_codes = F.when(u_new, F.col("_nc")).when(u_old, F.col("_ci.codes"))
+    new_prov_code = F.when(u_new, F.col("_npc")).otherwise(F.coalesce(F.col("_npc_old"), F.col("_npc")))
+    level = F.when(u_new, "new2").when(u_old & F.col("_dk").isNotNull(), "old3").when(u_old, "old2")
     flag = (F.when(new_prov_code.isNull(), "province_not_found")
-            .when(~use_new & ~use_old, "ward_not_found")
-            .when(use_old & (F.size(cands) > 1), "ward_ambiguous")
-            .when(use_new & (F.size(nc) > 1), "ward_ambiguous")
+            .when(F.col("_use") == 0, "ward_not_found")
+            .when(u_old & (n_c > 1), "ward_ambiguous")
+            .when(u_new & (n_new > 1), "ward_ambiguous")
             .when(F.size(new_codes) > 1, "ward_split")
             .when(F.size(new_codes) == 0, "ward_unmapped"))
+    one = F.size(new_codes) == 1
     out = j.withColumns({
         f"{p}old_province_code": F.col("_opc"),
-        f"{p}old_ward_code": F.when(use_old & (F.size(cands) == 1), cands[0]["code"]),
+        f"{p}old_ward_code": F.when(u_old & (n_c == 1), F.col("_ci.code")),
         f"{p}new_province_code": new_prov_code,
         f"{p}new_ward_codes": new_codes,
+        f"{p}new_ward_code": F.when(one, new_codes[0]),
+        f"{p}new_ward_name": F.when(one, F.when(u_new, F.col("_nn")).otherwise(F.col("_ci.name"))),
         f"{p}level": level,
         f"{p}flag": flag,
-    }).withColumn("_one", F.when(F.size(f"{p}new_ward_codes") == 1, F.col(f"{p}new_ward_codes")[0]))
-    out = out.join(F.broadcast(names), "_one", "left").withColumnRenamed("_one", f"{p}new_ward_code")
-    return out.drop("_pk", "_dk", "_wk", "_opc", "_npc", "_npc_old", "_oc", "_nc") \
-        .select(*[c for c in df.columns if c != "_parts"], f"{p}old_province_code", f"{p}old_ward_code",
-                f"{p}new_province_code", f"{p}new_ward_codes", f"{p}new_ward_code", f"{p}new_ward_name",
-                f"{p}level", f"{p}flag")
+    })
+    return out.select(*df.columns, f"{p}old_province_code", f"{p}old_ward_code", f"{p}new_province_code",
+                      f"{p}new_ward_codes", f"{p}new_ward_code", f"{p}new_ward_name", f"{p}level", f"{p}flag")
