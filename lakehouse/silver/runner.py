@@ -135,10 +135,12 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
     run.violations = {r.id: int(metrics[f"r{i}"] or 0) for i, r in enumerate(rules)}
     if int(metrics["failed"] or 0):
         raise SilverError(_fail_message(spark, staging, spec.name, batch))
-    dropped = int(metrics["dropped"] or 0)
+    # Exact copies (a re-sent file) lose nothing: by default they do not count towards the rate.
+    excluded = set(settings.get("drop_rate_excludes") or [])
+    dropped = max(int(metrics["dropped"] or 0) - sum(run.violations.get(r, 0) for r in excluded), 0)
     max_rate = float(settings.get("max_drop_rate", 0.1))
     if run.bronze_rows and dropped / run.bronze_rows > max_rate:
-        top = sorted(((n, rid) for rid, n in run.violations.items() if n), reverse=True)[:3]
+        top = sorted(((n, rid) for rid, n in run.violations.items() if n and rid not in excluded), reverse=True)[:3]
         raise SilverError(f"silver: {spec.name} batch {batch}: {dropped} of {run.bronze_rows} rows "
                           f"({dropped / run.bronze_rows:.1%}) hit drop rules, over silver.max_drop_rate={max_rate}; "
                           f"most frequent rules: {top}. Nothing of this batch was applied.")
