@@ -5,7 +5,7 @@
     python -m jobs.bench scale=0.001                   # stage=all: generate -> bronze -> silver -> gold
                                                        #   -> models, plus DuckDB vs Spark silver
     python -m jobs.bench stage=silver scale=0.01      # one stage; earlier ones run untimed when absent
-    python -m jobs.bench stage=silver,gold,models scale=0.01   # several stages in order
+    python -m jobs.bench "stage='silver,gold,models'" scale=0.01   # several stages in order (quoted)
     python -m jobs.bench stage=curve 'bench.scales=[0.001,0.01,0.1]'   # stage=all per scale + curve
 
 Stages: all, generate, bronze, silver, gold, models, curve. See lakehouse/bench.py for the units.
