@@ -8,28 +8,31 @@ keys), VACUUM, statistics. Settings: ``ops.maintain`` (conf/ops/default.yaml).
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse.ops.maintain import run_maintenance, summary_table
-from lakehouse.ops.runlog import RunLog
+
+
+class MaintenanceError(RuntimeError):
+    """Some tables could not be maintained (the others were)."""
+
+
+def body(job: Job) -> None:
+    reports = run_maintenance(job.spark, job.cfg, runlog=job.log)
+    print(summary_table(reports))
+    for r in reports:
+        if r.status == "ok":
+            job.audit.wrote(r.table)
+    failed = [r for r in reports if r.status != "ok"]
+    if failed:
+        raise MaintenanceError(f"{len(failed)} table(s) failed: " + ", ".join(r.table for r in failed))
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    runlog = RunLog.from_config(cfg, job="maintain")
-    spark = spark_for(cfg)
-    reports = run_maintenance(spark, cfg, runlog=runlog)
-    print(summary_table(reports))
-    runlog.write_table(spark)
-    failed = [r for r in reports if r.status != "ok"]
-    if failed:
-        print(f"maintain: {len(failed)} table(s) failed: " + ", ".join(r.table for r in failed), file=sys.stderr)
-        sys.exit(1)
-    print(f"maintain: done, run {runlog.run_id}")
+    run_job(cfg, "maintain", body, known_errors=(MaintenanceError,))
 
 
 if __name__ == "__main__":

@@ -9,18 +9,18 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from jobs._common import spark_for
+from jobs._common import Job, run_job
 from lakehouse.ops.report import run_report
-from lakehouse.ops.runlog import RunLog
+
+
+def body(job: Job) -> None:
+    with job.log.stage("render"):
+        run_report(job.spark, job.cfg)
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    runlog = RunLog.from_config(cfg, job="report")
-    spark = spark_for(cfg)
-    with runlog.stage("render"):
-        run_report(spark, cfg)
-    runlog.write_table(spark)
+    run_job(cfg, "report", body)
 
 
 if __name__ == "__main__":
