@@ -68,7 +68,7 @@ erase: ## Right to erasure: identifiers from stdin (make erase < request.txt) or
 mlflow-ui: ## Browse MLflow runs and the model registry
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath data/ops/mlflow/mlflow.db)
 
-run: generate bronze silver gold ## The whole pipeline end to end at the default small scale
+run: generate bronze silver gold evaluate train score ## The whole pipeline end to end at the default small scale
 
 maintain: ## OPTIMIZE (Z-order on lookup keys), VACUUM and statistics for every Delta table (conf/ops)
 	$(PY) -m jobs.maintain $(OVERRIDES)
