@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from pyspark.sql import SparkSession
 
 from lakehouse.config import compose
 from lakehouse.session import build_spark
@@ -22,6 +23,16 @@ def spark(tmp_path_factory):
     session = build_spark(conf, "local[2]")
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_cached_data():
+    """Free cached blocks between modules: one JVM serves the whole suite."""
+    yield
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
+        session.sparkContext._jvm.System.gc()
 
 
 @pytest.fixture
