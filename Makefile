@@ -99,9 +99,9 @@ bench-gold: ## Benchmark gold alone: silver source records/s (earlier stages run
 bench: ## generate->bronze->silver->gold->models at SCALE (0.01): rows/s, memory, disk, DuckDB ratio; JSON+chart
 	$(PY) -m jobs.bench stage=all $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
 
-bench-curve: ## `bench` at each of SCALES (0.001 0.01 0.1); curve JSON, log-log chart, growth exponents
+bench-curve: ## `bench` at each of SCALES (0.001 0.01 0.1), or from saved RESULTS='glob'; curve JSON, chart, growth exponents
 	$(PY) -m jobs.bench stage=curve 'bench.scales=[$(subst $(space),$(comma),$(strip $(SCALES)))]' \
-	  $(filter-out scale=%,$(OVERRIDES))
+	  $(if $(RESULTS),"bench.from_results='$(RESULTS)'") $(filter-out scale=%,$(OVERRIDES))
 
 package: ## Build dist/: project wheel, conf.zip and run_job.py for spark-submit
 	scripts/package.sh

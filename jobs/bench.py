@@ -7,6 +7,8 @@
     python -m jobs.bench stage=silver scale=0.01      # one stage; earlier ones run untimed when absent
     python -m jobs.bench "stage='silver,gold,models'" scale=0.01   # several stages in order (quoted)
     python -m jobs.bench stage=curve 'bench.scales=[0.001,0.01,0.1]'   # stage=all per scale + curve
+    python -m jobs.bench stage=curve "bench.from_results='data/ops/bench/bench-*.json'"
+                                                       # curve from saved results, no new runs
 
 Stages: all, generate, bronze, silver, gold, models, curve. See lakehouse/bench.py for the units.
 """
@@ -62,16 +64,20 @@ def main(cfg: DictConfig) -> None:
     chosen = tuple(s.strip() for s in stage.split(","))   # several stages: stage=silver,gold,models
     if any(s not in known for s in chosen) or (len(chosen) > 1 and not set(chosen) <= set(B.STAGES)):
         raise SystemExit(f"bench: unknown stage '{stage}' (known: {', '.join(known)}, or a comma list of stages)")
-    spark = spark_for(cfg)
-    spark.range(1).count()  # start-up (JVM, jar resolution) is not part of the measurement
-    if stage != "curve":
-        run_scale(spark, cfg, B.STAGES if stage == "all" else chosen, stage.replace(",", "+"))
-        return
-    runs = []
-    for scale in [float(s) for s in cfg.bench.scales]:
-        c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-        OmegaConf.update(c, "scale", scale)
-        runs.append(run_scale(spark, c, B.STAGES, "all"))
+    from_results = cfg.bench.get("from_results") if stage == "curve" else None
+    if from_results:
+        runs = B.merge_results(B.load_results(str(from_results)))
+    else:
+        spark = spark_for(cfg)
+        spark.range(1).count()  # start-up (JVM, jar resolution) is not part of the measurement
+        if stage != "curve":
+            run_scale(spark, cfg, B.STAGES if stage == "all" else chosen, stage.replace(",", "+"))
+            return
+        runs = []
+        for scale in [float(s) for s in cfg.bench.scales]:
+            c = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+            OmegaConf.update(c, "scale", scale)
+            runs.append(run_scale(spark, c, B.STAGES, "all"))
     out = B.bench_config(cfg).bench.output
     cur = B.curve(runs)
     path = B.write_results(str(out), "curve", cur)

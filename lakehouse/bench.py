@@ -19,6 +19,7 @@ models     training rows               models trained
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import math
 import os
@@ -357,6 +358,37 @@ def growth_exponent(points: list[tuple[float, float]]) -> float | None:
     if sxx == 0:
         return None
     return round(sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx, 3)
+
+
+def merge_results(results: list[dict]) -> list[dict]:
+    """One run per scale from saved results files (e.g. one file per stage): per scale and stage the
+    latest measurement (by ``started_at``) wins; ``total_seconds`` is the sum of the kept stages."""
+    by_scale: dict[float, dict] = {}
+    for r in sorted(results, key=lambda r: r.get("started_at", "")):
+        run = by_scale.setdefault(float(r["scale"]), {"scale": float(r["scale"]), "stages": {}, "results_file": []})
+        run["stages"].update(r["stages"])
+        if r.get("duckdb_comparison"):
+            run["duckdb_comparison"] = r["duckdb_comparison"]
+        run["results_file"].append(r.get("results_file"))
+        run.update({k: r[k] for k in ("load_average", "started_at") if k in r})
+    for run in by_scale.values():
+        run["stages"] = {s: run["stages"][s] for s in STAGES if s in run["stages"]}
+        run["total_seconds"] = round(sum(st["seconds"] for st in run["stages"].values()), 3)
+    return [by_scale[k] for k in sorted(by_scale)]
+
+
+def load_results(pattern: str) -> list[dict]:
+    """Results JSON files matching a glob (curve files excluded), each tagged with its path."""
+    files = sorted(f for f in glob.glob(pattern) if not os.path.basename(f).startswith("bench-curve"))
+    if not files:
+        raise FileNotFoundError(f"bench: no results files match {pattern}")
+    out = []
+    for f in files:
+        with open(f) as fh:
+            r = json.load(fh)
+        if "stages" in r and "scale" in r:
+            out.append({**r, "results_file": f})
+    return out
 
 
 def curve(runs: list[dict]) -> dict:
