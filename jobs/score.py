@@ -3,41 +3,42 @@
     python -m jobs.score                                       # every model, alias models.alias
     python -m jobs.score models.only=[enterprise_risk] models.alias=challenger
 
-With models.audit=true (default) the run is recorded in ops/audit_log (gold versions read, score
-tables written with their Delta version and rows).
+Audited (gold versions read, score tables written with their Delta version and rows) and logged
+(one line per model in ops/run_log) like every job.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 
 import hydra
 from omegaconf import DictConfig
 
-from jobs.train import audit
+from jobs._common import Job, run_job
 from lakehouse.config import ConfigError
 from lakehouse.models.cluster import dask_client
 from lakehouse.models.score import score_models, summary
 
 
+def body(job: Job) -> None:
+    started = time.perf_counter()
+    with dask_client(job.cfg) as client:
+        results = score_models(client, job.cfg)
+    seconds = (time.perf_counter() - started) / max(len(results), 1)
+    for table, version in sorted({(t, v) for r in results for t, v in r.gold_versions.items()}):
+        job.audit.read(f"gold/{table}", version)
+    for r in results:
+        job.log.record("score", source=r.model, rows=r.rows, seconds=seconds,
+                       message=f"{r.registered_name} v{r.version} ({r.alias})")
+        job.audit.wrote(f"gold/{r.table.rstrip('/').rsplit('/', 1)[-1]}", r.delta_version, r.rows)
+        job.audit.note(f"{r.model}.model", f"{r.registered_name} v{r.version} ({r.alias}) run {r.run_id}")
+    print(summary(results))
+    print(f"score: {sum(r.rows for r in results)} rows")
+
+
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    t0 = time.perf_counter()
-    try:
-        with audit(cfg, "score") as run, dask_client(cfg) as client:
-            results = score_models(client, cfg)
-            if run is not None:
-                for table, version in sorted({(t, v) for r in results for t, v in r.gold_versions.items()}):
-                    run.read(f"gold/{table}", version)
-                for r in results:
-                    run.wrote(f"gold/{r.table.rstrip('/').rsplit('/', 1)[-1]}", r.delta_version, r.rows)
-                    run.note(f"{r.model}.model", f"{r.registered_name} v{r.version} ({r.alias}) run {r.run_id}")
-    except ConfigError as exc:
-        print(f"score: {exc}", file=sys.stderr)
-        sys.exit(2)
-    print(summary(results))
-    print(f"score: {sum(r.rows for r in results)} rows in {time.perf_counter() - t0:.1f} s")
+    run_job(cfg, "score", body, known_errors=(ConfigError,))
 
 
 if __name__ == "__main__":

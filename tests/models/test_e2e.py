@@ -66,7 +66,7 @@ def test_train_and_score_jobs(tmp_path):
     synth.write_gold(str(root / "gold"), 2000, 300, files=2)
     common = [f"paths.root={root}", "spark=tiny", "spark_master='local[1]'"]
     repo = Path(__file__).resolve().parents[2]
-    train = subprocess.run([sys.executable, "-m", "jobs.train", *common, "models.audit=false"], cwd=repo,
+    train = subprocess.run([sys.executable, "-m", "jobs.train", *common], cwd=repo,
                            capture_output=True, text=True, timeout=900)
     assert train.returncode == 0, train.stderr[-3000:]
     assert "coverage_gap" in train.stdout and "champion" in train.stdout
@@ -79,8 +79,11 @@ def test_train_and_score_jobs(tmp_path):
     assert record["outcome"] == "success"
     assert {w["table"] for w in record["tables_written"]} == {"gold/coverage_gap_scores", "gold/enterprise_risk_scores"}
     assert {(r["table"], r["version"]) for r in record["tables_read"]} == {("gold/dim_citizen", 1), ("gold/dim_enterprise", 1)}
+    run_log = DeltaTable(str(root / "ops" / "run_log")).to_pandas()
+    trained = run_log[(run_log["job"] == "train") & (run_log["stage"] == "train")]
+    assert set(trained["source"]) == {"coverage_gap", "enterprise_risk"} and (trained["rows"] > 0).all()
     # Without a champion the score job fails with a clear message and exit code 2.
-    empty = subprocess.run([sys.executable, "-m", "jobs.score", *common, "models.audit=false",
+    empty = subprocess.run([sys.executable, "-m", "jobs.score", *common,
                             f"models.mlflow.store_dir={tmp_path / 'none'}"], cwd=repo, capture_output=True, text=True,
                            timeout=900)
     assert empty.returncode == 2 and "alias 'champion'" in empty.stderr
