@@ -493,6 +493,14 @@ def overwrite_delta(df: DataFrame, path: str) -> None:
     df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
 
 
+def remove_tree(spark: SparkSession, path: str) -> bool:
+    """Delete a directory tree on any Hadoop file system (silver's staging tables after a batch)."""
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path if "://" in path or path.startswith(("/", "file:")) else os.path.abspath(path))
+    fs = p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(fs.exists(p) and fs.delete(p, True))
+
+
 def merge_history(incoming: DataFrame, path: str, source: str) -> dict[str, int]:
     """Apply one source's batch to an SCD type 2 table keyed by (source, record_key).
 

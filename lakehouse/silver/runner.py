@@ -174,6 +174,8 @@ def _apply_batch(spark: SparkSession, cfg: DictConfig, spec: SourceSpec, silver:
         run.fact_rows = m["source_rows"]
         run.tables.append(f"fact_{silver.fact}")
         run.steps["fact"] = time.perf_counter() - t0 - sum(run.steps.values())
+    if not settings.get("keep_staging"):
+        io.remove_tree(spark, table_path(cfg, "silver", f"_staging/{spec.name}"))
     run.seconds = time.perf_counter() - t0
     return run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 
 import pytest
@@ -72,6 +73,7 @@ def test_silver_standardises_quarantines_merges_history_and_reconciles(spark, ma
     result = run_silver(spark, cfg, log=quiet)
     b = result.batches[0]
     assert (b.bronze_rows, b.accepted, b.quarantined) == (8, 5, 3)
+    assert not os.path.exists(f"{cfg.paths.silver}/_staging/id_card")   # applied: staging removed
 
     cur = current(spark, cfg)
     assert set(cur) == {"K1", "K2", "K5", "K6", "K7"}
@@ -149,6 +151,7 @@ def test_fail_rule_stops_with_file_row_and_rule(spark, make_cfg):
     msg = str(err.value)
     assert "dung.birth_date_invalid" in msg and ".csv row 6" in msg and "K5" in msg
     assert not io.delta_exists(spark, f"{cfg.paths.silver}/citizen_records")
+    assert io.delta_exists(spark, f"{cfg.paths.silver}/_staging/id_card/checked")   # kept for inspection
 
 
 def test_drop_rate_threshold_stops_the_job(spark, make_cfg):
