@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         out = rotate_key_file(key_file_for_rotation(cfg), pseudonyms=pseudonyms)
         print(f"rotated: new version {out['added']}; encrypting with {out['active']}, pseudonyms with {out['pseudonym']}")
         if pseudonyms:
-            print("pseudonyms changed: rebuild gold from silver and retrain models (README: re-pseudonymisation)")
+            print("pseudonyms changed: rebuild gold from silver and retrain models (README: Security and governance, Rotation)")
     elif cmd == "retire":
         retire_key(key_file_for_rotation(cfg), version)
         print(f"retired key version {version}")
