@@ -7,8 +7,8 @@ fingerprint (business columns; run ids and run timestamps excluded) and per-sour
 landing files byte for byte. A Dask client connects to the cluster's scheduler and a Dask worker
 reads a bronze table through the Delta log.
 
-Covered: generate, bronze and silver (gold's resolution is compared at tiny scale elsewhere; adding
-("gold", []) here needs enterprise sources in SOURCES).
+Covered: generate, bronze, silver, gold (entity resolution, golden records, aggregates, scorecard)
+and evaluate. The models' Dask side is covered by a Dask worker of the cluster reading the lake.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ from lakehouse.ops.fingerprint import VOLATILE_COLUMNS, delta_fingerprint, files
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("id_card", "health_insurance", "social_insurance")   # csv (BOM), json lines, jdbc (SQLite)
+# csv (BOM), json lines, jdbc (SQLite), nested json (enterprises: gold needs both entities)
+SOURCES = ("id_card", "health_insurance", "social_insurance", "enterprise_registration")
 COMMON = ["scale=0.0002", f"only=[{','.join(SOURCES)}]", "seed=7"]
 # The pipeline, in order. Each entry: (job, extra overrides).
 JOBS: list[tuple[str, list[str]]] = [
     ("generate", []),
     ("bronze", []),
     ("silver", []),
+    ("gold", []),
+    ("evaluate", []),
 ]
 # Tables compared: (layer/table, extra columns to ignore, column for per-group counts).
 TABLES: list[tuple[str, tuple[str, ...], str | None]] = [
@@ -51,6 +54,14 @@ TABLES: list[tuple[str, tuple[str, ...], str | None]] = [
     *[(f"silver/fact_{f}", (), "source") for f in ("id_cards", "health_cards", "insurance_participation")],
     ("ops/silver_reconciliation", (), "source"),
     ("ops/silver_rule_metrics", (), "source"),
+    ("silver/enterprise_records", (), "source"),
+    ("gold/xref_citizen", (), "source"),
+    ("gold/xref_enterprise", (), "source"),
+    ("gold/dim_citizen", (), None),
+    ("gold/dim_enterprise", (), None),
+    ("gold/agg_population", (), None),
+    ("gold/dq_scorecard", (), "source"),
+    ("ops/er_evaluation", (), "entity"),
 ]
 JOB_TIMEOUT_S = 900
 
