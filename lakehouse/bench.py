@@ -408,8 +408,10 @@ def curve(runs: list[dict]) -> dict:
         if pts:
             stages[s] = {"points": pts,
                          "growth_exponent": growth_exponent([(p["records"], p["seconds"]) for p in pts])}
+    # total: only runs that measured every stage seen at any scale (partial runs are not comparable)
+    measured = set(stages)
     total = [(r["stages"]["generate"]["records_out"] if "generate" in r["stages"] else r["scale"],
-              r["total_seconds"]) for r in runs]
+              r["total_seconds"]) for r in runs if measured <= set(r["stages"])]
     duck = [{"scale": r["scale"], **{k: r["duckdb_comparison"][k]["rows_per_s"] for k in ("duckdb", "spark")},
              "duckdb_speedup": r["duckdb_comparison"]["duckdb_speedup"]}
             for r in runs if r.get("duckdb_comparison")]

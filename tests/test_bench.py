@@ -56,6 +56,7 @@ def test_curve_from_saved_per_stage_results(tmp_path):
     cur = B.curve(runs)
     assert cur["stages"]["generate"]["growth_exponent"] == pytest.approx(1.0)
     assert cur["duckdb"] == [{"scale": 0.1, "duckdb": 5.0, "spark": 1.0, "duckdb_speedup": 5.0}]
+    assert cur["total_growth_exponent"] is None     # 0.01 lacks bronze: totals are not comparable
     with pytest.raises(FileNotFoundError, match="no results files"):
         B.load_results(str(tmp_path / "none-*.json"))
 
