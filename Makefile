@@ -20,11 +20,11 @@ space  := $(subst ,, )
 OVERRIDES := $(if $(SCALE),scale=$(SCALE)) $(if $(SEED),seed=$(SEED)) $(if $(ENV),env=$(ENV)) \
              $(if $(BATCH),batch=$(BATCH)) $(if $(ONLY),only=[$(ONLY)]) $(ARGS)
 
-.PHONY: help setup check-java test test-fast run generate bronze bench-generate bench-bronze bench-silver bench-gold bench bench-curve clean
+.PHONY: help setup check-java test test-fast test-unit test-spark test-e2e test-cluster run generate bronze bench-generate bench-bronze bench-silver bench-gold bench bench-curve clean
 .PHONY: maintain report package cluster-up cluster-down silver gold evaluate train score notebooks erase mlflow-ui
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 	@echo "  knobs: SCALE=0.002 SEED=42 ENV=local|cluster BATCH=0 ONLY=src1,src2 ARGS='key=value ...'"
 
 check-java: ## Fail clearly unless Java 17 or newer is installed
@@ -68,7 +68,8 @@ erase: ## Right to erasure: identifiers from stdin (make erase < request.txt) or
 mlflow-ui: ## Browse MLflow runs and the model registry
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(abspath data/ops/mlflow/mlflow.db)
 
-run: generate bronze silver gold evaluate train score ## The whole pipeline end to end at the default small scale
+run: ## The whole pipeline (generate ... score) in one process and one Spark session, at the default small scale
+	$(PY) -m jobs.run $(OVERRIDES)
 
 maintain: ## OPTIMIZE (Z-order on lookup keys), VACUUM and statistics for every Delta table (conf/ops)
 	$(PY) -m jobs.maintain $(OVERRIDES)
@@ -76,13 +77,23 @@ maintain: ## OPTIMIZE (Z-order on lookup keys), VACUUM and statistics for every 
 report: ## Offline HTML ops report (inline SVG) from the ops tables -> <root>/ops/report/index.html
 	$(PY) -m jobs.report $(OVERRIDES)
 
-test: ## Run the test suite (starts a throwaway PostgreSQL for the database tests)
-	@set -e; if env_lines=$$(scripts/pg.sh start); then eval "$$env_lines"; \
-	  else echo "test: no PostgreSQL server available; its tests will be skipped" >&2; fi; \
-	  status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; scripts/pg.sh stop; exit $$status
+test: ## Every test tier (unit, spark, e2e, cluster) in one run, each tier's time printed (<= 30 min)
+	scripts/test.sh all $(PYTEST_ARGS)
 
-test-fast: ## Unit tests only (no end-to-end runs)
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+test-fast: ## The unit tier only: no JVM, about a minute
+	scripts/test.sh unit $(PYTEST_ARGS)
+
+test-unit: ## Tier 1: pure functions and the Python oracles, no JVM (same as test-fast)
+	scripts/test.sh unit $(PYTEST_ARGS)
+
+test-spark: ## Tier 2: transforms on small in-memory frames and Delta, one shared Spark session
+	scripts/test.sh spark $(PYTEST_ARGS)
+
+test-e2e: ## Tier 3: checks on one shared tiny pipeline run (make run's job entry points)
+	scripts/test.sh e2e $(PYTEST_ARGS)
+
+test-cluster: ## Tier 4: the pipeline on a loopback Spark standalone + Dask cluster equals the local run
+	scripts/test.sh cluster $(PYTEST_ARGS)
 
 bench-generate: ## Benchmark the generator alone: records/s, peak memory, disk to JSON + chart (SCALE>=0.01)
 	$(PY) -m jobs.bench stage=generate $(BENCH_SCALE) $(filter-out scale=%,$(OVERRIDES))
@@ -102,6 +113,13 @@ bench: ## generate->bronze->silver->gold->models at SCALE (0.01): rows/s, memory
 bench-curve: ## `bench` at each of SCALES (0.001 0.01 0.1), or from saved RESULTS='glob'; curve JSON, chart, growth exponents
 	$(PY) -m jobs.bench stage=curve 'bench.scales=[$(subst $(space),$(comma),$(strip $(SCALES)))]' \
 	  $(if $(RESULTS),"bench.from_results='$(RESULTS)'") $(filter-out scale=%,$(OVERRIDES))
+
+.PHONY: bench-smoke bench-udf
+bench-smoke: ## `bench` at scale 0.0002 on two sources in a temp dir, then checks of its results (exit 1 on failure)
+	$(PY) -m benchmarks.smoke $(OVERRIDES)
+
+bench-udf: ## Native standardisers vs the same rules as Python UDFs (ROWS=200000 REPEATS=3 RULES=name,date)
+	$(PY) -m benchmarks.udf_baseline $(or $(ROWS),200000) $(or $(REPEATS),3) $(RULES)
 
 package: ## Build dist/: project wheel, conf.zip and run_job.py for spark-submit
 	scripts/package.sh

@@ -10,20 +10,23 @@
     python -m jobs.bench stage=curve "bench.from_results='data/ops/bench/bench-*.json'"
                                                        # curve from saved results, no new runs
 
-Stages: all, generate, bronze, silver, gold, models, curve. See lakehouse/bench.py for the units.
+Stages: all, generate, bronze, silver, gold, models, curve. See benchmarks/bench.py for the units.
+
+Run it from the repository checkout (the Makefile's bench targets do): the benchmark code lives in
+the top-level ``benchmarks`` package, which is not in the wheel (``make package`` ships ``lakehouse``
+and ``jobs`` only), so this entry point cannot run from an installed wheel alone.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
+from benchmarks import bench as B
+from benchmarks.chart import curve_chart, stage_chart
 from jobs._common import spark_for
-from lakehouse import bench as B
-from lakehouse.bench_chart import curve_chart, stage_chart
 
 
 def _summary(results: dict) -> str:

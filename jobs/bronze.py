@@ -10,11 +10,11 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
-from lakehouse.bronze import BronzeError, run_bronze
+from lakehouse.bronze import run_bronze
 
 
 def body(job: Job) -> None:
-    result = run_bronze(job.spark, job.cfg)
+    result = run_bronze(job.spark, job.cfg, run_id=job.run_id)
     for s in result.sources:
         job.log.record("ingest", source=s.source, rows=s.landing_records, seconds=s.seconds,
                        status="ok" if s.landing_records else "skipped")
@@ -26,7 +26,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "bronze", body, known_errors=(BronzeError,))
+    run_job(cfg, "bronze", body)
 
 
 if __name__ == "__main__":

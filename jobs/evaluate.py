@@ -14,15 +14,12 @@ from pyspark.sql import functions as F
 from jobs._common import Job, run_job
 from lakehouse import io
 from lakehouse.config import table_path
+from lakehouse.errors import EvaluateError
 from lakehouse.gold.evaluate import evaluate_clusters
 
 SCHEMA = ("run_at TIMESTAMP, entity STRING, records LONG, pairwise_precision DOUBLE, pairwise_recall DOUBLE, "
           "pairwise_f1 DOUBLE, bcubed_precision DOUBLE, bcubed_recall DOUBLE, bcubed_f1 DOUBLE, "
           "wrong_merges LONG, wrong_splits LONG")
-
-
-class EvaluateError(RuntimeError):
-    """A missing input: no truth or no gold."""
 
 
 def body(job: Job) -> None:
@@ -64,7 +61,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "evaluate", body, known_errors=(EvaluateError,))
+    run_job(cfg, "evaluate", body)
 
 
 if __name__ == "__main__":

@@ -12,15 +12,14 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
-from lakehouse import io
-from lakehouse.config import ConfigError, table_path
-from lakehouse.gold.resolve import OversizeClusterError
-from lakehouse.gold.runner import GoldError, run_gold, scorecard_table
+from lakehouse import storage
+from lakehouse.config import table_path
+from lakehouse.gold.runner import run_gold, scorecard_table
 
 
 def body(job: Job) -> None:
     job.read("silver", ["citizen_records", "enterprise_records"])
-    result = run_gold(job.spark, job.cfg)
+    result = run_gold(job.spark, job.cfg, run_id=job.run_id)
     for name, rows in sorted(result.tables.items()):
         print(f"  gold/{name:<32}{rows:>12,} rows")
     job.wrote("gold", sorted(result.tables), result.tables)
@@ -29,14 +28,14 @@ def body(job: Job) -> None:
     if result.scorecard:
         print(scorecard_table(result.scorecard))
     stats_path = table_path(job.cfg, "ops", f"gold_stats/{result.run_id}.json")
-    io.write_text_file(stats_path, json.dumps(result.stats, default=str, indent=1))
+    storage.write_text(job.spark, stats_path, json.dumps(result.stats, default=str, indent=1))
     rate = result.source_records / result.seconds if result.seconds else 0.0
     print(f"gold: {result.source_records:,} source records in {result.seconds:.1f} s ({rate:,.0f} records/s)")
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "gold", body, known_errors=(GoldError, OversizeClusterError, ConfigError))
+    run_job(cfg, "gold", body)
 
 
 if __name__ == "__main__":

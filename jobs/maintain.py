@@ -12,11 +12,8 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
+from lakehouse.errors import MaintenanceError
 from lakehouse.ops.maintain import run_maintenance, summary_table
-
-
-class MaintenanceError(RuntimeError):
-    """Some tables could not be maintained (the others were)."""
 
 
 def body(job: Job) -> None:
@@ -32,7 +29,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "maintain", body, known_errors=(MaintenanceError,))
+    run_job(cfg, "maintain", body)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
-from lakehouse.config import ConfigError
 from lakehouse.models.cluster import dask_client
 from lakehouse.models.score import score_models, summary
 
@@ -38,7 +37,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "score", body, known_errors=(ConfigError,))
+    run_job(cfg, "score", body)
 
 
 if __name__ == "__main__":

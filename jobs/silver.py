@@ -10,12 +10,11 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
-from lakehouse.config import ConfigError
-from lakehouse.silver.runner import SilverError, run_silver, summary_table
+from lakehouse.silver.runner import run_silver, summary_table
 
 
 def body(job: Job) -> None:
-    result = run_silver(job.spark, job.cfg)
+    result = run_silver(job.spark, job.cfg, run_id=job.run_id)
     written: dict[str, int] = {}
     for b in result.batches:
         job.log.record("apply_batch", source=f"{b.source}#{b.batch}", rows=b.bronze_rows, seconds=b.seconds)
@@ -31,7 +30,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "silver", body, known_errors=(SilverError, ConfigError))
+    run_job(cfg, "silver", body)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import hydra
 from omegaconf import DictConfig
 
 from jobs._common import Job, run_job
-from lakehouse.config import ConfigError
 from lakehouse.models import tracking
 from lakehouse.models.cluster import dask_client
 from lakehouse.models.train import summary, train_models
@@ -50,7 +49,7 @@ def body(job: Job) -> None:
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    run_job(cfg, "train", body, known_errors=(ConfigError, ValueError))
+    run_job(cfg, "train", body)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ from typing import Any, Iterable
 
 from omegaconf import DictConfig, OmegaConf
 
+from lakehouse.errors import ConfigError
+
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 FORMATS = ("csv", "json", "xml", "parquet", "jdbc")
 ENTITIES = ("person", "enterprise")
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or wrong; the message names the source file and key."""
 
 
 def compose(overrides: Iterable[str] = (), config_dir: str | Path | None = None) -> DictConfig:

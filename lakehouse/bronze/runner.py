@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from omegaconf import DictConfig, OmegaConf
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from lakehouse import io
 from lakehouse.bronze import transforms as T
 from lakehouse.config import SourceSpec, selected_sources, table_path
+from lakehouse.errors import BronzeError
+from lakehouse.runctx import new_run_id
 
 QUARANTINE_TABLE = "_quarantine"
 INGEST_LOG = "bronze_ingest_log"
@@ -37,10 +37,6 @@ QUARANTINE_STATS = ("source", "_source_file", "_source_batch", "level", "reason"
 RECON_SCHEMA = ("run_id STRING, source STRING, files INT, landing_records LONG, bronze_rows LONG, "
                 "quarantined_records LONG, duplicate_records LONG, difference LONG, reconciled BOOLEAN, "
                 "error_rate DOUBLE, checked_at TIMESTAMP")
-
-
-class BronzeError(RuntimeError):
-    """The run finished its writes but must fail: an error-rate threshold or a reconciliation."""
 
 
 @dataclass(frozen=True)
@@ -94,18 +90,15 @@ class BronzeResult:
         return sum(s.rows for s in self.sources)
 
 
-def new_run_id(now: dt.datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-
-
 class BronzeRun:
     """One bronze run over the selected sources."""
 
-    def __init__(self, spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print):
+    def __init__(self, spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print,
+                 run_id: str | None = None):
         self.spark, self.cfg, self.log = spark, cfg, log
         self.settings = BronzeSettings.from_config(cfg)
         self.now = dt.datetime.now().replace(microsecond=0)
-        self.run_id = new_run_id(self.now)
+        self.run_id = run_id or new_run_id("bronze")
         self.landing = str(cfg.paths.landing)
         self.quarantine_path = table_path(cfg, "bronze", QUARANTINE_TABLE)
         self.log_path = table_path(cfg, "ops", INGEST_LOG)
@@ -288,10 +281,11 @@ class BronzeRun:
 
 
 def run_bronze(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print,
-               raise_on_error: bool = True) -> BronzeResult:
+               raise_on_error: bool = True, run_id: str | None = None) -> BronzeResult:
     """Run bronze for the selected sources; raise BronzeError (after all writes and the summary) when a
-    source crosses its error-rate threshold or does not reconcile."""
-    result = BronzeRun(spark, cfg, log).run()
+    source crosses its error-rate threshold or does not reconcile. ``run_id`` (the job's, see
+    :mod:`lakehouse.runctx`) stamps ``_run_id`` and the ops rows; a fresh one if omitted."""
+    result = BronzeRun(spark, cfg, log, run_id=run_id).run()
     if result.errors and raise_on_error:
         raise BronzeError("bronze run " + result.run_id + " failed:\n  " + "\n  ".join(result.errors))
     return result

@@ -46,20 +46,14 @@ from typing import Any, Callable, Mapping, NamedTuple, Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from lakehouse.errors import ConfigError, OversizeClusterError
+
 log = logging.getLogger(__name__)
 
 UID_SEP = "|"
 KEY_SEP = "\u001f"
 METHODS = ("cccd", "tax_code", "probabilistic", "singleton")
 OUTPUT_COLUMNS = ("source", "record_key", "cluster_id", "match_method", "match_probability")
-
-
-class OversizeClusterError(RuntimeError):
-    """Raised with ``oversize_action: fail`` when a cluster exceeds ``max_cluster_size``."""
-
-    def __init__(self, message: str, components: list[dict]):
-        super().__init__(message)
-        self.components = components
 
 
 # --------------------------------------------------------------------------- settings
@@ -314,30 +308,70 @@ def enterprise_settings(settings: Mapping[str, Any] | None = None) -> dict[str, 
     return _validate(_merge(DEFAULT_ENTERPRISE_SETTINGS, settings), ENTERPRISE_SPEC)
 
 
+# Where each entity's settings live in the root config (named in ConfigError messages).
+CONFIG_KEYS = {"person": "gold.resolve_people", "enterprise": "gold.resolve_enterprises"}
+# Scalar settings that must be numbers (cast as the resolver casts them).
+_NUMERIC = (("threshold", float), ("max_cluster_size", int), ("max_block_size", int), ("max_cc_iterations", int),
+            ("broadcast_max_rows", int), ("local_split_max_edges", int), ("anchor_ambiguity_margin", float),
+            ("tf_adjustment_weight", float), ("tf_minimum_u_value", float))
+
+
+def _number(where: str, key: str, value: Any, cast: Callable[[Any], Any] = float) -> Any:
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: expected a number, not {value!r}")
+    try:
+        return cast(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}.{key}: expected a number, not {value!r}") from None
+
+
 def _validate(s: dict[str, Any], spec: "_Spec") -> dict[str, Any]:
+    """Check merged settings; a bad value raises :class:`ConfigError` naming its config key
+    (``gold.resolve_people.<key>`` / ``gold.resolve_enterprises.<key>``)."""
     comparisons = spec.comparisons
+    where = CONFIG_KEYS.get(spec.entity, f"resolve_{spec.entity}")
     if s["oversize_action"] not in ("split", "fail"):
-        raise ValueError(f"oversize_action must be 'split' or 'fail', not {s['oversize_action']!r}")
-    if not 0.0 < float(s["threshold"]) < 1.0:
-        raise ValueError("threshold must be in (0, 1)")
+        raise ConfigError(f"{where}.oversize_action must be 'split' or 'fail', not {s['oversize_action']!r}")
+    for key, cast in _NUMERIC:
+        if key in s:
+            _number(where, key, s[key], cast)
+    threshold = float(s["threshold"])
+    if not 0.0 < threshold < 1.0:
+        raise ConfigError(f"{where}.threshold must be in (0, 1), not {s['threshold']!r}")
     if int(s["max_cluster_size"]) < 2:
-        raise ValueError("max_cluster_size must be >= 2")
+        raise ConfigError(f"{where}.max_cluster_size must be >= 2, not {s['max_cluster_size']!r}")
+    if not isinstance(s["comparisons"], Mapping):
+        raise ConfigError(f"{where}.comparisons: expected a mapping of comparison -> level -> m/u")
     for comp, levels in s["comparisons"].items():
         if comp not in comparisons:
-            raise ValueError(f"comparisons.{comp}: unknown comparison; known: {sorted(comparisons)}")
+            raise ConfigError(f"{where}.comparisons.{comp}: unknown comparison; known: {sorted(comparisons)}")
         known = {name for name, _, _ in comparisons[comp]["levels"]}
-        for level in levels:
+        if not isinstance(levels, Mapping):
+            raise ConfigError(f"{where}.comparisons.{comp}: expected a mapping of level -> m/u; "
+                              f"levels: {sorted(known)}")
+        for level, params in levels.items():
             if level not in known:
-                raise ValueError(f"comparisons.{comp}.{level}: unknown level; known: {sorted(known)}")
+                raise ConfigError(f"{where}.comparisons.{comp}.{level}: unknown level; known: {sorted(known)}")
+            if not isinstance(params, Mapping):
+                raise ConfigError(f"{where}.comparisons.{comp}.{level}: expected m and u (or u_per_record)")
+            for k in ("m", "u", "u_per_record"):
+                if k in params:
+                    _number(where, f"comparisons.{comp}.{level}.{k}", params[k])
     if s["train"]["method"] not in ("none", "labels", "em"):
-        raise ValueError("train.method must be none, labels or em")
+        raise ConfigError(f"{where}.train.method must be none, labels or em, not {s['train']['method']!r}")
     keys = set(spec.compare_columns) - {"wards"}
-    for rule in [*s["blocking_rules"], *s["train"]["em_blocking_rules"]]:
-        bad = [c for c in rule if c not in keys]
-        if not rule or bad:
-            raise ValueError(f"blocking rule {list(rule)}: unknown column(s) {bad}; available: {sorted(keys)}")
-    if any(float(t) <= float(s["threshold"]) for t in s["split_thresholds"]):
-        raise ValueError("split_thresholds must all be above threshold")
+    for key, rules in (("blocking_rules", s["blocking_rules"]), ("train.em_blocking_rules",
+                                                                  s["train"]["em_blocking_rules"])):
+        for rule in rules:
+            bad = [c for c in rule if c not in keys]
+            if not rule or bad:
+                raise ConfigError(f"{where}.{key}: blocking rule {list(rule)}: unknown column(s) {bad}; "
+                                  f"available: {sorted(keys)}")
+    if isinstance(s["split_thresholds"], (str, Mapping)) or not isinstance(s["split_thresholds"], Sequence):
+        raise ConfigError(f"{where}.split_thresholds: expected a list of probabilities, not {s['split_thresholds']!r}")
+    splits = [_number(where, "split_thresholds", t) for t in s["split_thresholds"]]
+    if any(t <= threshold for t in splits):
+        raise ConfigError(f"{where}.split_thresholds must all be above threshold ({threshold})")
     return s
 
 
@@ -525,7 +559,8 @@ def splink_settings(spec: _Spec, s: Mapping[str, Any], n_records: int, prior: fl
         for name, sql, tf in definition["levels"]:
             p = params.get(name)
             if p is None:
-                raise ValueError(f"comparisons.{comp}.{name}: m/u missing")
+                raise ConfigError(f"{CONFIG_KEYS.get(spec.entity, spec.entity)}.comparisons.{comp}.{name}: "
+                                  "m/u missing")
             m, u = float(p["m"]), _u_value(p, n_records)
             m_sum, u_sum = m_sum + m, u_sum + u
             level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": name,
@@ -538,7 +573,8 @@ def splink_settings(spec: _Spec, s: Mapping[str, Any], n_records: int, prior: fl
                     level["disable_tf_exact_match_detection"] = True
             levels.append(level)
         if m_sum >= 1.0 or u_sum >= 1.0:
-            raise ValueError(f"comparisons.{comp}: m or u probabilities sum to >= 1")
+            raise ConfigError(f"{CONFIG_KEYS.get(spec.entity, spec.entity)}.comparisons.{comp}: "
+                              "m or u probabilities sum to >= 1")
         levels.append({"sql_condition": "ELSE", "label_for_charts": "else",
                        "m_probability": max(1.0 - m_sum, 1e-6), "u_probability": max(1.0 - u_sum, 1e-6)})
         comparisons.append({"output_column_name": comp, "comparison_levels": levels})

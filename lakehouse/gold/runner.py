@@ -19,9 +19,10 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.bronze.runner import new_run_id
 from lakehouse.config import table_path
+from lakehouse.errors import GoldError
 from lakehouse.gold import resolve as R
+from lakehouse.runctx import new_run_id
 from lakehouse.security.keys import load_keyring
 from lakehouse.security.protect import protect_columns, pseudonymise, with_keys, drop_keys
 
@@ -31,10 +32,6 @@ ENTERPRISE_ID_COLS = ("source", "record_key", "tax_code", "enterprise_name", "na
                       "address_text", "owner_name_folded", "owner_cccd", "phone")
 AGE_BANDS = ((0, 14, "0-14"), (15, 24, "15-24"), (25, 39, "25-39"), (40, 59, "40-59"), (60, 74, "60-74"),
              (75, 200, "75+"))
-
-
-class GoldError(RuntimeError):
-    """Gold cannot run (e.g. silver is missing) or the resolution guard failed."""
 
 
 @dataclass
@@ -126,10 +123,13 @@ def _late_filing(period: Column, filed: Column, due_days: int) -> Column:
     return filed > due
 
 
-def run_gold(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print) -> GoldResult:
+def run_gold(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print,
+             run_id: str | None = None) -> GoldResult:
+    """Rebuild gold from silver. ``run_id`` (the job's, see :mod:`lakehouse.runctx`) stamps ``_run_id``
+    and the scorecard rows; a fresh one if omitted."""
     t0 = time.perf_counter()
     settings = _settings(cfg)
-    result = GoldResult(new_run_id(dt.datetime.now()))
+    result = GoldResult(run_id or new_run_id("gold"))
     citizens = _current(spark, cfg, "citizen_records")
     firms = _current(spark, cfg, "enterprise_records")
     if citizens is None or firms is None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
+from lakehouse.errors import ModelError
 from lakehouse.models import tracking
 from lakehouse.models.cluster import worker_addresses
 from lakehouse.models.data import read_gold
@@ -212,7 +213,7 @@ def train_model(client, cfg: DictConfig, spec: ModelSpec) -> TrainResult:
     n_train, base_rate = dd.compute(train[spec.label].count(), train[spec.label].mean())
     n_train, base_rate = int(n_train), float(base_rate)
     if n_train == 0 or not 0.0 < base_rate < 1.0:
-        raise ValueError(f"{spec.name}: training set has {n_train} rows and base rate {base_rate}: "
+        raise ModelError(f"{spec.name}: training set has {n_train} rows and base rate {base_rate}: "
                          "both classes are needed")
     booster = fit(client, cfg, spec, train)
     y_test, p_test = dd.compute(test[spec.label], predict(test, booster, spec.features))

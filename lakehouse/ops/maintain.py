@@ -1,5 +1,6 @@
-"""Table maintenance for every Delta table under bronze/, silver/, gold/ and ops/: OPTIMIZE (with
-Z-order on configured lookup keys), VACUUM with the configured retention, and statistics.
+"""Table maintenance for every Delta table under bronze/, silver/, gold/ and ops/ (the catalog's tables,
+at any depth): OPTIMIZE (with Z-order on configured lookup keys), VACUUM with the configured
+retention, and statistics.
 
     reports = run_maintenance(spark, cfg)              # one TableReport per table
     print(summary_table(reports))
@@ -33,11 +34,13 @@ from typing import Any, Callable
 from omegaconf import DictConfig, OmegaConf
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse.ops import storage
+from lakehouse import catalog
 from lakehouse.ops.retry import retry_settings, with_retry
+from lakehouse.storage import data_files, qualified, sql_path
+from lakehouse.storage.delta import delta_log
 
 DEFAULT_RETENTION_HOURS = 168.0
-LAYERS = ("bronze", "silver", "gold", "ops")
+LAYERS = catalog.LAYERS
 
 
 @dataclass(frozen=True)
@@ -138,25 +141,20 @@ def source_keys(cfg: DictConfig) -> dict[str, str]:
 # --- Delta facts --------------------------------------------------------------------------------
 
 def table_detail(spark: SparkSession, path: str) -> dict[str, Any]:
-    row = spark.sql(f"DESCRIBE DETAIL {storage.sql_path(path)}").first().asDict()
+    row = spark.sql(f"DESCRIBE DETAIL {sql_path(path)}").first().asDict()
     return {"files": int(row.get("numFiles") or 0), "bytes": int(row.get("sizeInBytes") or 0),
             "partition_columns": tuple(row.get("partitionColumns") or ()),
             "properties": dict(row.get("properties") or {})}
 
 
 def _stored_files(spark: SparkSession, path: str) -> int:
-    return sum(1 for _ in storage.data_files(spark, path))
-
-
-def _delta_log(spark: SparkSession, path: str) -> Any:
-    return spark.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(
-        spark._jsparkSession, storage.qualified(path))
+    return sum(1 for _ in data_files(spark, path))
 
 
 def files_without_stats(spark: SparkSession, path: str) -> tuple[int, int]:
     """(files lacking Delta statistics, live files), from the current snapshot's add actions."""
-    spark.read.format("delta").load(storage.qualified(path)).schema  # brings the cached DeltaLog up to date
-    log = _delta_log(spark, path)
+    spark.read.format("delta").load(qualified(path)).schema  # brings the cached DeltaLog up to date
+    log = delta_log(spark, path)
     files = DataFrame(log.unsafeVolatileSnapshot().allFiles().toDF(), spark)
     row = files.selectExpr("count_if(stats IS NULL) AS missing", "count(*) AS n").first()
     return int(row["missing"] or 0), int(row["n"] or 0)
@@ -167,7 +165,7 @@ def recompute_stats(spark: SparkSession, path: str) -> None:
     jvm = spark.sparkContext._jvm
     loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
     module = loader.loadClass("org.apache.spark.sql.delta.stats.StatisticsCollection$").getField("MODULE$").get(None)
-    module.recompute(spark._jsparkSession, _delta_log(spark, path), jvm.scala.Option.empty(),
+    module.recompute(spark._jsparkSession, delta_log(spark, path), jvm.scala.Option.empty(),
                      getattr(module, "recompute$default$4")(), getattr(module, "recompute$default$5")())
 
 
@@ -219,7 +217,7 @@ class Maintainer:
     def _retry(self, fn: Callable[[], Any], what: str) -> Any:
         return with_retry(fn, what=what, **self.retry)
 
-    def table(self, ref: storage.TableRef) -> TableReport:
+    def table(self, ref: catalog.Table) -> TableReport:
         t0 = time.perf_counter()
         rep = TableReport(ref.qualified_name, ref.path)
         try:
@@ -241,7 +239,7 @@ class Maintainer:
         rep.seconds = time.perf_counter() - t0
         return rep
 
-    def optimize(self, ref: storage.TableRef, rep: TableReport, detail: dict[str, Any]) -> None:
+    def optimize(self, ref: catalog.Table, rep: TableReport, detail: dict[str, Any]) -> None:
         from delta.tables import DeltaTable
 
         columns = self.spark.read.format("delta").load(ref.path).columns
@@ -258,7 +256,7 @@ class Maintainer:
                 if missing and self.settings.extend_stats_columns:
                     value = ",".join(have + missing).replace("'", "\\'")
                     self._retry(lambda: self.spark.sql(
-                        f"ALTER TABLE {storage.sql_path(ref.path)} SET TBLPROPERTIES "
+                        f"ALTER TABLE {sql_path(ref.path)} SET TBLPROPERTIES "
                         f"('delta.dataSkippingStatsColumns' = '{value}')"), f"set stats columns of {rep.table}")
                     rep.notes.append(f"statistics columns += {','.join(missing)}")
                 elif missing:
@@ -285,7 +283,7 @@ class Maintainer:
                     f"OPTIMIZE {rep.table}")
         rep.optimized = "compaction"
 
-    def vacuum(self, ref: storage.TableRef, rep: TableReport) -> None:
+    def vacuum(self, ref: catalog.Table, rep: TableReport) -> None:
         from delta.tables import DeltaTable
 
         hours = self.settings.retention_hours
@@ -299,11 +297,11 @@ class Maintainer:
             self.spark.conf.set(check, previous)
         rep.vacuumed_files = _last_vacuum_deleted(self.spark, ref.path)
 
-    def statistics(self, ref: storage.TableRef, rep: TableReport) -> None:
+    def statistics(self, ref: catalog.Table, rep: TableReport) -> None:
         parts = []
         if self.analyze_supported is not False:
             try:
-                self.spark.sql(f"ANALYZE TABLE {storage.sql_path(ref.path)} COMPUTE STATISTICS FOR ALL COLUMNS")
+                self.spark.sql(f"ANALYZE TABLE {sql_path(ref.path)} COMPUTE STATISTICS FOR ALL COLUMNS")
                 self.analyze_supported = True
                 parts.append("analyzed")
             except Exception as exc:  # noqa: BLE001
@@ -325,14 +323,9 @@ class Maintainer:
         rep.stats = "; ".join(parts)
 
 
-def discover(spark: SparkSession, cfg: DictConfig, settings: MaintainSettings) -> list[storage.TableRef]:
-    refs: list[storage.TableRef] = []
-    for layer in settings.layers:
-        root = cfg.paths.get(layer)
-        if root is None:
-            continue
-        refs.extend(r for r in storage.find_delta_tables(spark, layer, str(root)) if settings.selects(r.qualified_name))
-    return refs
+def discover(spark: SparkSession, cfg: DictConfig, settings: MaintainSettings) -> list[catalog.Table]:
+    """The catalog's tables of the configured layers that the settings select."""
+    return [t for t in catalog.tables(cfg, spark, settings.layers) if settings.selects(t.qualified_name)]
 
 
 def run_maintenance(spark: SparkSession, cfg: DictConfig, runlog: Any = None,

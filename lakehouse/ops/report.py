@@ -18,6 +18,7 @@ import datetime as dt
 import html
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -274,11 +275,10 @@ def latest_run(df: pd.DataFrame, run_col: str = "run_id") -> tuple[str | None, p
 
 
 def _short(run_id: str) -> str:
-    """20260101T120000-1a2b3c4d -> 01-01 12:00 (the x label of a trend)."""
+    """silver-20260101T120000.123456Z-1a2b3c -> 01-01 12:00 (the x label of a trend)."""
     s = str(run_id)
-    if len(s) >= 13 and s[8] == "T" and s[:8].isdigit():
-        return f"{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]}"
-    return s[:16]
+    m = re.search(r"\d{2}(\d{2})(\d{2})T(\d{2})(\d{2})", s)
+    return f"{m[1]}-{m[2]} {m[3]}:{m[4]}" if m else s[:16]
 
 
 def _trend(df: pd.DataFrame, value: str, by: str, runs: list[str], agg: str = "sum") -> dict[str, list[float | None]]:
@@ -539,20 +539,24 @@ def render_report(tables: dict[str, pd.DataFrame | None], title: str = "Lakehous
 # --- I/O -------------------------------------------------------------------------------------------------
 
 def load_tables(spark: Any, cfg: Any, names: Iterable[str] = TABLES) -> dict[str, pd.DataFrame | None]:
-    """Each ops table as a pandas frame (they are small: a few rows per run and source), None if absent."""
-    from lakehouse import io
+    """Each ops table as a pandas frame (they are small: a few rows per run and source), None if absent.
+    Tables are looked up in the catalog (:mod:`lakehouse.catalog`) of the layers they live in."""
+    from lakehouse import catalog
+    from lakehouse.storage.delta import delta_exists, read_delta
 
+    names = list(names)
+    layers = [layer for layer in catalog.LAYERS if any(TABLES[n][0] == layer for n in names)]
+    found = {t.qualified_name: t for t in catalog.tables(cfg, spark, layers)}
     out: dict[str, pd.DataFrame | None] = {}
     for name in names:
-        layer, table = TABLES[name]
-        path = f"{cfg.paths[layer]}/{table}"
-        out[name] = io.read_delta(spark, path).toPandas() if io.delta_exists(spark, path) else None
+        t = found.get("/".join(TABLES[name]))
+        out[name] = read_delta(spark, t.path).toPandas() if t is not None and delta_exists(spark, t.path) else None
     return out
 
 
 def run_report(spark: Any, cfg: Any, log: Callable[[str], None] = print) -> str:
     """Build the report from the ops tables and write it to ``ops.report.output``; returns the path."""
-    from lakehouse.ops import storage
+    from lakehouse import storage
 
     rep = (cfg.get("ops") or {}).get("report") or {}
     output = str(rep.get("output", f"{cfg.paths.ops}/report/index.html"))

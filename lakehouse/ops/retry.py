@@ -23,6 +23,8 @@ import random
 import time
 from typing import Any, Callable, TypeVar
 
+from lakehouse.errors import ConcurrentWriteConflict
+
 T = TypeVar("T")
 
 # Markers of a Delta commit conflict in an exception's text, for errors that reach Python without
@@ -49,18 +51,6 @@ def _conflict_classes() -> tuple[type, ...]:
 
 
 CONFLICT_ERRORS = _conflict_classes()
-
-
-class ConcurrentWriteConflict(RuntimeError):
-    """A Delta write kept losing commit races; ``attempts`` tries were made. ``__cause__`` is the last
-    conflict."""
-
-    def __init__(self, what: str, attempts: int, last: BaseException):
-        first = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
-        super().__init__(f"{what}: gave up after {attempts} attempt(s) because concurrent writers kept "
-                         f"committing first ({type(last).__name__}: {first[:400]}). The table is intact; "
-                         f"run the job again, or raise ops.retry.attempts.")
-        self.what, self.attempts, self.last = what, attempts, last
 
 
 def is_conflict(exc: BaseException) -> bool:

@@ -26,22 +26,17 @@ import json
 import os
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Iterator
+
+from lakehouse.runctx import new_run_id
 
 RUN_LOG_TABLE = "run_log"
 RUN_LOG_SCHEMA = ("run_id STRING, job STRING, stage STRING, source STRING, started_at TIMESTAMP, "
                   "ended_at TIMESTAMP, seconds DOUBLE, rows LONG, rows_per_s DOUBLE, status STRING, "
                   "message STRING, env STRING")
 STATUSES = ("ok", "failed", "skipped", "warning")
-
-
-def new_run_id(now: dt.datetime | None = None) -> str:
-    """Same shape as bronze's run ids: 20260101T120000-1a2b3c4d."""
-    now = now or dt.datetime.now()
-    return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -133,7 +128,7 @@ class RunLog:
                  stream: IO[str] | None = None, echo: bool = True, table_path: str | None = None,
                  show_progress: bool = True, clock=time.perf_counter):
         self.job = job
-        self.run_id = run_id or new_run_id()
+        self.run_id = run_id or new_run_id(job)
         self.env = env
         self.stream = stream
         self.echo = echo

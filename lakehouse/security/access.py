@@ -26,15 +26,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, TimestampNTZType, TimestampType
 
-from lakehouse import io
+from lakehouse import catalog
+from lakehouse.errors import SecurityError
 from lakehouse.security import tables as T
 from lakehouse.security.audit import whoami, write_audit
+from lakehouse.storage.delta import log_version, read_delta
 
 MASKS = ("null", "redact", "year")
 REDACTED = "***"
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(SecurityError, PermissionError):
     """A read the policy does not allow. Names the role, the table and the column or rule."""
 
     def __init__(self, role: str | None, table: str, rule: str, column: str | None = None,
@@ -249,7 +251,7 @@ def read_table(spark: SparkSession, cfg: Any, table: str, role: str | None = Non
         role_used = resolve_role(cfg, role, who, name)
         pattern, rule = decide(cfg, role_used, name, who.name)
         policy = Policy(role_used, name, pattern, rule)
-        df = io.read_delta(spark, path, version)
+        df = read_delta(spark, path, version)
         from lakehouse.security.keys import load_keyring
 
         loader = (lambda: keyring) if keyring is not None else (lambda: load_keyring(cfg))
@@ -260,7 +262,7 @@ def read_table(spark: SparkSession, cfg: Any, table: str, role: str | None = Non
         raise
     all_reads = bool(((cfg.get("security") or {}).get("audit") or {}).get("all_reads"))
     if policy.privileged or all_reads:
-        v = version if version is not None else T.version(spark, path)
+        v = version if version is not None else log_version(spark, path)
         _audit(spark, cfg, action="read", outcome="success", table=name, role=role_used, principal=who.name,
                version=v, detail={"rule": pattern, "decrypted": ",".join(policy.decrypted) or None,
                                   "masked": ",".join(policy.masked) or None,
@@ -276,23 +278,22 @@ def view_name(table: str) -> str:
 
 def create_role_views(spark: SparkSession, cfg: Any, role: str | None = None,
                       principal: str | Mapping[str, Any] | None = None,
-                      layers: Sequence[str] = T.LAYERS, keyring=None) -> list[str]:
-    """Register a temporary view ``<layer>_<table>`` for every existing table the role may read,
-    with the same policy as read_table (denied tables get no view). Returns the view names.
+                      layers: Sequence[str] = catalog.LAYERS, keyring=None) -> list[str]:
+    """Register a temporary view ``<layer>_<table>`` for every table of the catalog (nested ones
+    included: ``silver/_staging/x/checked`` -> ``silver__staging_x_checked``) the role may read, with
+    the same policy as read_table (denied tables get no view). Returns the view names.
     Privileged views are audited when created (a view is the grant; reads happen later)."""
     who = resolve_principal(cfg, principal)
     names = []
-    for layer in layers:
-        if layer not in cfg.paths:
+    for entry in catalog.tables(cfg, spark, layers):
+        table = entry.qualified_name
+        role_used = resolve_role(cfg, role, who, table)
+        try:
+            decide(cfg, role_used, table, who.name)
+        except AccessDenied:
             continue
-        for table in T.discover(spark, cfg, layer):
-            role_used = resolve_role(cfg, role, who, table)
-            try:
-                decide(cfg, role_used, table, who.name)
-            except AccessDenied:
-                continue
-            df = read_table(spark, cfg, table, role=role_used, principal=principal, keyring=keyring)
-            name = view_name(table)
-            df.createOrReplaceTempView(name)
-            names.append(name)
+        df = read_table(spark, cfg, table, role=role_used, principal=principal, keyring=keyring)
+        name = view_name(table)
+        df.createOrReplaceTempView(name)
+        names.append(name)
     return names

@@ -36,6 +36,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse import io
 from lakehouse.config import table_path
+from lakehouse.runctx import new_run_id
 from lakehouse.security import tables as T
 
 ACTIONS = ("job_run", "read", "denied", "erase", "view")
@@ -183,10 +184,6 @@ class AuditRun:
     def note(self, key: str, value: Any) -> None:
         """A short free-text note (scrubbed). Never pass identifiers or secrets."""
         self.notes[key] = scrub(value) or ""
-
-
-def new_run_id(job: str) -> str:
-    return f"{job}-{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
 @contextlib.contextmanager

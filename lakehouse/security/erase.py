@@ -11,10 +11,12 @@ cccd); blank lines and ``#`` comments are skipped. Accepted kinds: ``security.er
 
 What happens (:func:`erase`):
 
-1. **Discover** the Delta tables of ``security.erasure.layers`` and what each can be matched on,
-   from column conventions (``security.erasure``) and, for bronze, the source specs (record key and
-   identifier columns of conf/sources/<source>.yaml): golden keys (``citizen_key``), pseudonyms
-   (``<kind>_token``), source records (``source``, ``record_key``), clear identifiers, raw text.
+1. **Discover** the Delta tables of ``security.erasure.layers`` (from :mod:`lakehouse.catalog`, at
+   any depth: kept silver staging tables ``silver/_staging/<source>/...`` included) and what each
+   can be matched on, from column conventions (``security.erasure``) and, for bronze, the source
+   specs (record key and identifier columns of conf/sources/<source>.yaml): golden keys
+   (``citizen_key``), pseudonyms (``<kind>_token``), source records (``source``, ``record_key``),
+   clear identifiers, raw text.
 2. **Find the person**: tokens of the identifier under every key version in the keyring; golden
    keys from gold rows carrying those tokens; source records from silver/bronze rows carrying the
    identifier (digits compared without separators or leading zeros); then ``gold/xref_citizen``
@@ -46,17 +48,24 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from omegaconf import DictConfig, OmegaConf
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from lakehouse import io
+from lakehouse import catalog
 from lakehouse.config import SourceSpec, source_spec
+from lakehouse.errors import SecurityError
 from lakehouse.security import tables as T
 from lakehouse.security.audit import audited_run
 from lakehouse.security.keys import Keyring, load_keyring
 from lakehouse.security.protect import local_frame
+from lakehouse.storage.delta import (
+    drop_history,
+    last_commit_metrics,
+    log_version,
+    read_delta,
+)
+from lakehouse.storage.uri import sql_path
 
 LAYER_ORDER = {"bronze": 0, "silver": 1, "gold": 2}
 # Valid lengths of each identifier kind after normalisation (digits only).
@@ -68,15 +77,14 @@ LISTING_PARALLELISM = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
 _SRC = StructType([StructField("r", StringType()), StructField("a", StringType()), StructField("b", StringType())])
 
 
-class ErasureError(ValueError):
+class ErasureError(SecurityError, ValueError):
     """A bad erasure request (messages name the line, never the identifier)."""
 
 
 # --- input -----------------------------------------------------------------------------------
 
 def _settings(cfg: Any) -> dict[str, Any]:
-    node = (cfg.get("security") or {}).get("erasure") or {}
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+    return T.erasure_settings(cfg)
 
 
 def normalise_identifier(kind: str, value: str) -> str | None:
@@ -192,20 +200,19 @@ def target_for(cfg: Any, name: str, path: str, columns: Iterable[str], kinds: It
 
 
 def discover_targets(spark: SparkSession, cfg: Any, kinds: Iterable[str] | None = None) -> list[Target]:
-    """Every table erasure must search, in deletion order (bronze, silver, gold)."""
+    """Every table erasure must search (the catalog's tables of security.erasure.layers, nested ones
+    included), in deletion order (bronze, silver, gold)."""
     s = _settings(cfg)
     kinds = list(kinds or ((cfg.get("security") or {}).get("pseudonym_kinds") or LENGTHS))
     exclude = list(s.get("exclude") or [])
     targets: dict[str, Target] = {}
-    for layer in s.get("layers") or ["bronze", "silver", "gold"]:
-        for name in T.discover(spark, cfg, layer):
-            if any(fnmatch.fnmatchcase(name, p) for p in exclude):
-                continue
-            _, path = T.resolve(cfg, name)
-            cols = io.read_delta(spark, path).columns
-            t = target_for(cfg, name, path, cols, kinds)
-            if t.matchable:
-                targets[name] = t
+    for table in catalog.tables(cfg, spark, s.get("layers") or ["bronze", "silver", "gold"]):
+        name = table.qualified_name
+        if any(fnmatch.fnmatchcase(name, p) for p in exclude):
+            continue
+        t = target_for(cfg, name, table.path, table.columns, kinds)
+        if t.matchable:
+            targets[name] = t
     for extra in s.get("extra_targets") or []:
         name, path = T.resolve(cfg, extra["table"])
         t = targets.get(name) or Target(name, path)
@@ -278,7 +285,7 @@ def find_subject(spark: SparkSession, targets: list[Target], identifiers: list[t
     ids = _frame(spark, id_rows)
     toks = _frame(spark, tok_rows)
     for t in targets:
-        df = io.read_delta(spark, t.path).alias("t")
+        df = read_delta(spark, t.path).alias("t")
         # golden keys through pseudonyms
         if t.citizen_key and t.tokens and tok_rows:
             cond = _or([(F.col("s.r") == f"tok:{kind}") & (_col("t", c) == F.col("s.a")) for c, kind in t.tokens.items()])
@@ -300,7 +307,7 @@ def find_subject(spark: SparkSession, targets: list[Target], identifiers: list[t
     # cross-reference tables (source, record_key, citizen_key): both directions
     for t in targets:
         if t.pairs and t.citizen_key:
-            df = io.read_delta(spark, t.path).alias("t")
+            df = read_delta(spark, t.path).alias("t")
             if subj.pairs:
                 src = _frame(spark, [("pair", a, b) for a, b in subj.pairs]).alias("s")
                 hit = df.join(src, (_col("t", t.pairs[0]) == F.col("s.a")) & (_col("t", t.pairs[1]) == F.col("s.b")),
@@ -355,16 +362,12 @@ def _match(t: Target, subj: Subject) -> tuple[list[tuple], Column | None]:
     return rows, (_or(conds) if conds else None)
 
 
-def _qualified(path: str) -> str:
-    return path if "://" in path or path.startswith("/") else os.path.abspath(path)
-
-
 def _properties(spark: SparkSession, path: str) -> dict[str, str]:
-    return {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES delta.`{_qualified(path)}`").collect()}
+    return {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {sql_path(path)}").collect()}
 
 
 def _set_property(spark: SparkSession, path: str, key: str, value: str) -> None:
-    spark.sql(f"ALTER TABLE delta.`{_qualified(path)}` SET TBLPROPERTIES ('{key}' = '{value}')")
+    spark.sql(f"ALTER TABLE {sql_path(path)} SET TBLPROPERTIES ('{key}' = '{value}')")
 
 
 def _merge_delete(spark: SparkSession, t: Target, subj: Subject, dry_run: bool) -> int:
@@ -374,11 +377,11 @@ def _merge_delete(spark: SparkSession, t: Target, subj: Subject, dry_run: bool) 
     if cond is None or not rows:
         return 0
     src = _frame(spark, rows).alias("s")
-    matched = io.read_delta(spark, t.path).alias("t").join(src, cond, "left_semi").count()
+    matched = read_delta(spark, t.path).alias("t").join(src, cond, "left_semi").count()
     if dry_run or not matched:  # a count is much cheaper than a MERGE that finds nothing
         return matched
     DeltaTable.forPath(spark, t.path).alias("t").merge(src, cond).whenMatchedDelete().execute()
-    return int(io.last_commit_metrics(spark, t.path).get("numTargetRowsDeleted", 0) or 0)
+    return int(last_commit_metrics(spark, t.path).get("numTargetRowsDeleted", 0) or 0)
 
 
 def _merge_nullify(spark: SparkSession, t: Target, subj: Subject, dry_run: bool) -> int:
@@ -390,13 +393,13 @@ def _merge_nullify(spark: SparkSession, t: Target, subj: Subject, dry_run: bool)
     n = 0
     for c in t.nullify:
         cond = _col("t", c) == F.col("s.a")
-        matched = io.read_delta(spark, t.path).alias("t").join(src, cond, "left_semi").count()
+        matched = read_delta(spark, t.path).alias("t").join(src, cond, "left_semi").count()
         if dry_run or not matched:
             n += matched
             continue
         (DeltaTable.forPath(spark, t.path).alias("t").merge(src, cond)
          .whenMatchedUpdate(set={f"`{c}`": F.lit(None).cast("string")}).execute())
-        n += int(io.last_commit_metrics(spark, t.path).get("numTargetRowsUpdated", 0) or 0)
+        n += int(last_commit_metrics(spark, t.path).get("numTargetRowsUpdated", 0) or 0)
     return n
 
 
@@ -426,10 +429,7 @@ def retention_check_disabled(spark: SparkSession, listing_parallelism: int | Non
 def vacuum_now(spark: SparkSession, path: str) -> None:
     """VACUUM RETAIN 0 HOURS: files no longer in the current version are deleted now."""
     with retention_check_disabled(spark):
-        spark.sql(f"VACUUM delta.`{_qualified(path)}` RETAIN 0 HOURS")
-
-
-_LOG_FILE = re.compile(r"^\.?(\d{20})\.")
+        spark.sql(f"VACUUM {sql_path(path)} RETAIN 0 HOURS")
 
 
 def purge_log_history(spark: SparkSession, path: str) -> int:
@@ -437,25 +437,7 @@ def purge_log_history(spark: SparkSession, path: str) -> int:
     checksums, older checkpoints): Delta itself only drops them after delta.logRetentionDuration, but
     their add actions carry per-file column statistics (min/max values). Time travel before the
     checkpoint is no longer possible. Returns the number of files deleted."""
-    import json
-
-    jvm = spark._jvm
-    delta_log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, _qualified(path))
-    delta_log.checkpoint()
-    log_dir, fs = T._fs(spark, f"{_qualified(path)}/_delta_log")
-    stream = fs.open(jvm.org.apache.hadoop.fs.Path(log_dir, "_last_checkpoint"))
-    try:
-        raw = jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8")
-    finally:
-        stream.close()
-    checkpoint = int(json.loads(raw)["version"])
-    deleted = 0
-    for st in fs.listStatus(log_dir):
-        m = _LOG_FILE.match(st.getPath().getName())
-        if st.isFile() and m and int(m.group(1)) < checkpoint:
-            if fs.delete(st.getPath(), False):
-                deleted += 1
-    return deleted
+    return drop_history(spark, path)
 
 
 # --- the whole request -----------------------------------------------------------------------
@@ -513,8 +495,8 @@ def _erase_rows(spark: SparkSession, t: Target, subj: Subject, dry_run: bool) ->
         if append_only:
             _set_property(spark, t.path, "delta.appendOnly", "true")
     if not dry_run and (deleted or nulled) and props.get("delta.enableDeletionVectors") == "true":
-        spark.sql(f"REORG TABLE delta.`{_qualified(t.path)}` APPLY (PURGE)")  # rewrite files, drop the vectors
-    return deleted, nulled, (None if dry_run else T.version(spark, t.path))
+        spark.sql(f"REORG TABLE {sql_path(t.path)} APPLY (PURGE)")  # rewrite files, drop the vectors
+    return deleted, nulled, (None if dry_run else log_version(spark, t.path))
 
 
 def erase(spark: SparkSession, cfg: Any, identifiers: list[tuple[str, str]], keyring: Keyring | None = None,
@@ -553,7 +535,7 @@ def erase(spark: SparkSession, cfg: Any, identifiers: list[tuple[str, str]], key
         if not dry_run and (s.get("vacuum", True) or s.get("purge_log", True)):
             def physical(t: Target) -> int:
                 if s.get("vacuum", True):
-                    spark.sql(f"VACUUM delta.`{_qualified(t.path)}` RETAIN 0 HOURS")
+                    spark.sql(f"VACUUM {sql_path(t.path)} RETAIN 0 HOURS")
                 return purge_log_history(spark, t.path) if s.get("purge_log", True) else 0
 
             with retention_check_disabled(spark, s.get("listing_parallelism")):

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from lakehouse.errors import KeyMaterialError
+
 FORMAT = "lakehouse-keyring/1"
 MASTER_KEY_BYTES = 32
 HMAC_BLOCK = 64
@@ -55,10 +57,6 @@ DEFAULT_KINDS: dict[str, str] = {
 NORMALISERS = ("digits", "text")
 _WS = re.compile(r"[ \t\n\x0b\f\r]+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
-
-
-class KeyMaterialError(RuntimeError):
-    """Keys are missing, malformed or stored unsafely. Messages never contain key material."""
 
 
 # --- derivation ------------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from lakehouse import io
-from lakehouse.bronze.runner import new_run_id
 from lakehouse.config import SourceSpec, selected_sources, table_path
+from lakehouse.errors import SilverError
+from lakehouse.runctx import new_run_id
 from lakehouse.silver import model as M
 
 ENTITY_TABLES = {"citizen": "citizen_records", "enterprise": "enterprise_records"}
@@ -42,10 +43,6 @@ RECON_SCHEMA = ("run_id STRING, source STRING, batch INT, bronze_rows LONG, silv
                 "difference LONG, reconciled BOOLEAN, checked_at TIMESTAMP")
 # Columns that are bookkeeping, not content: they do not make a new version.
 UNVERSIONED = ("_run_id", "dq_flags", "_source_file", "_source_position", "_source_batch")
-
-
-class SilverError(RuntimeError):
-    """A fail rule fired, the drop rate is over its threshold, or counts do not reconcile."""
 
 
 @dataclass
@@ -220,10 +217,12 @@ def _applied_batches(spark: SparkSession, cfg: DictConfig) -> dict[str, set[int]
     return out
 
 
-def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print) -> SilverResult:
-    """Apply every pending bronze batch of the selected sources to silver."""
+def run_silver(spark: SparkSession, cfg: DictConfig, log: Callable[[str], None] = print,
+               run_id: str | None = None) -> SilverResult:
+    """Apply every pending bronze batch of the selected sources to silver. ``run_id`` (the job's, see
+    :mod:`lakehouse.runctx`) stamps ``_run_id`` and the ops rows; a fresh one if omitted."""
     t0 = time.perf_counter()
-    run_id = new_run_id(dt.datetime.now())
+    run_id = run_id or new_run_id("silver")
     settings = _settings(cfg)
     rules = M.load_rules(settings.get("rules") or [])
     specs = selected_sources(cfg)

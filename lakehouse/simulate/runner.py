@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from omegaconf import DictConfig, OmegaConf
+from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from lakehouse import io
@@ -66,22 +67,26 @@ def generate(spark: SparkSession, cfg: DictConfig, log=print) -> list[SourceResu
     for i, spec in enumerate(specs, 1):
         t0 = time.perf_counter()
         n_base = source_size(spec, int(cfg.generate.total_records), float(cfg.scale))
-        df = build_source(spark, world, spec, fault_rates(cfg, spec), n_base, rows_per_file)
-        truth_path = f"{cfg.paths.truth}/{spec.name}/batch-{world.batch:05d}"
-        if spec.is_database:
-            db = io.Database.from_config(cfg.database)
-            io.write_database_batch(formats.landing_columns(df), spec, db, world.batch)
-            files, size, records = 0, 0, -1
-        else:
-            out = io.batch_dir(cfg.paths.landing, spec.name, world.batch)
-            payload = {"csv": lambda: formats.csv_lines(df, spec), "json": lambda: formats.json_lines(df)} \
-                .get(spec.format, lambda: formats.landing_columns(df))()
-            written = io.write_landing(payload, spec, out)
-            files, size = len(written), io.dir_bytes(out)
-            records = -1
-        io.write_parquet(formats.truth_columns(df, spec.name, world.batch), truth_path)
-        if records < 0:
-            records = spark.read.parquet(truth_path).count()
+        # One evaluation feeds the landing write, the truth write and the count: the generated
+        # plan is large, and evaluating it once per output used to dominate small scales.
+        df = build_source(spark, world, spec, fault_rates(cfg, spec), n_base, rows_per_file) \
+            .persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            truth_path = f"{cfg.paths.truth}/{spec.name}/batch-{world.batch:05d}"
+            if spec.is_database:
+                db = io.Database.from_config(cfg.database)
+                io.write_database_batch(formats.landing_columns(df), spec, db, world.batch)
+                files, size = 0, 0
+            else:
+                out = io.batch_dir(cfg.paths.landing, spec.name, world.batch)
+                payload = {"csv": lambda: formats.csv_lines(df, spec), "json": lambda: formats.json_lines(df)} \
+                    .get(spec.format, lambda: formats.landing_columns(df))()
+                written = io.write_landing(payload, spec, out)
+                files, size = len(written), io.dir_bytes(out)
+            io.write_parquet(formats.truth_columns(df, spec.name, world.batch), truth_path)
+            records = df.count()
+        finally:
+            df.unpersist()
         res = SourceResult(spec.name, spec.format, records, files, size, time.perf_counter() - t0)
         results.append(res)
         log(f"  [{i:2d}/{len(specs)}] {spec.name:<24} {spec.format:<8} {records:>10,} records "

@@ -1,0 +1,26 @@
+"""The pure bronze transforms on three-row frames."""
+
+from __future__ import annotations
+
+from lakehouse.bronze import transforms as T
+from lakehouse.config import source_spec
+
+
+def spec(fmt="csv", **extra):
+    node = {"entity": "person", "key": "id", "updated_at": "ts", "op": "op",
+            "format": {"type": fmt, **extra}, "columns": {"record_key": "id", "full_name": "p.name"}}
+    return source_spec("demo", node)
+
+
+def files(spark, text: str, path="/x/landing/demo/batch-00003/demo_batch-00003_p00000.csv", enc="utf-8"):
+    return spark.createDataFrame([(path, bytearray(text.encode(enc)))], "path string, content binary")
+
+
+def test_safe_names():
+    assert T.safe_name("chu_the.ho_ten") == "chu_the__ho_ten"
+    assert T.safe_name("Họ Tên Đầy đủ") == "ho_ten_day_du"
+    assert T.safe_name("\ufeffSO_GPLX") == "so_gplx"
+    assert T.safe_name("1st col") == "c_1st_col" and T.safe_name("_x") == "x"
+    assert T.safe_names(["a b", "a-b"]) == {"a b": "a_b", "a-b": "a_b_2"}
+
+
