@@ -232,7 +232,7 @@ def _reorder(t: str) -> str:
 def _address_rules() -> tuple[tuple[str, str], ...]:
     """``standardise._address_rules`` in RE2 (no look-around): the look-behind becomes a captured
     leading group, the trailing look-ahead a captured trailing group, both written back."""
-    from lakehouse.silver.standardise import _address_rules as java_rules
+    from lakehouse.silver.standardise.address import _address_rules as java_rules
 
     out = []
     for pattern, repl in java_rules():

@@ -7,7 +7,7 @@ and check properties of the rules on the oracles alone, without a JVM, with hund
 hypothesis examples (``tests/unit/silver/test_oracles.py``).
 
 The same functions, wrapped as Python UDFs, are the baseline of ``benchmarks/udf_baseline.py``
-(never use them on the data path: DESIGN.md, no Python UDFs on hot paths). Formerly the first
+(never use them on the data path: docs/design.md, no Python UDFs on hot paths). Formerly the first
 half of ``lakehouse/silver/udf_baseline.py``.
 """
 
@@ -20,6 +20,16 @@ from functools import lru_cache
 from lakehouse import reference
 from lakehouse.reference import text
 from lakehouse.silver import standardise as S
+from lakehouse.silver.standardise.address import (
+    _PROVINCE_ALIASES,
+    _UNIT_TYPES,
+    _address_rules as java_address_rules,
+)
+from lakehouse.silver.standardise.dates import _DATE_RULES
+from lakehouse.silver.standardise.demographics import _SEX_WORDS, _ethnic_table
+from lakehouse.silver.standardise.names import _name_alternation
+from lakehouse.silver.standardise.phone import _phone_tables
+from lakehouse.silver.standardise.text import _mojibake_tables
 
 __all__ = ["ORACLES", "py_address", "py_cccd", "py_cmnd", "py_ethnicity", "py_insurance_number", "py_name",
            "py_parse_date", "py_phone", "py_sex", "py_tax_code"]
@@ -36,7 +46,7 @@ def _py_rx(java_rx: str) -> re.Pattern[str]:
     return re.compile(re.sub(r"\\x\{([0-9A-F]+)\}", lambda m: re.escape(chr(int(m.group(1), 16))), java_rx))
 
 
-_TELLTALE = _py_rx(S._mojibake_tables()[2])
+_TELLTALE = _py_rx(_mojibake_tables()[2])
 _MARKS = re.compile("[\u0300-\u036f]")
 
 
@@ -61,7 +71,7 @@ def _clean(s: str) -> str | None:
 
 @lru_cache(maxsize=None)
 def _order_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    sur, mid = S._name_alternation("surname"), S._name_alternation("middle")
+    sur, mid = _name_alternation("surname"), _name_alternation("middle")
     return (re.compile(f"^(?!{sur} )\\S+( \\S+)* {sur}$", _J),
             re.compile(f"^(?!{mid} )\\S+ {mid}( \\S+)* \\S+$", _J))
 
@@ -99,7 +109,7 @@ def py_parse_date(s: str | dt.date | None, today: dt.date | None = None):
     v = re.sub(r"\s+", " ", text.strip_diacritics(text.nfc(s).replace(",", " ")).upper(), flags=_J).strip(" ")
     if not v:
         return (None, None, None)
-    for pattern, repl in S._DATE_RULES:
+    for pattern, repl in _DATE_RULES:
         v = re.sub(pattern, repl.replace("$", "\\"), v, flags=_J)
     m = re.fullmatch(r"(\d{2,4})-(\d{1,2})-(\d{1,2})", v, _J)
     if not m:
@@ -252,7 +262,7 @@ def py_insurance_number(s):
 
 @lru_cache(maxsize=None)
 def _phone_maps() -> tuple[dict[str, str], dict[str, str]]:
-    carriers, old = S._phone_tables()
+    carriers, old = _phone_tables()
     return dict(carriers), dict(old)
 
 
@@ -283,14 +293,14 @@ def py_sex(s, codes: dict[str, str] | None = None) -> str | None:
     """'M' / 'F' / None, same rules as ``standardise_sex``."""
     if s is None:
         return None
-    table = {**S._SEX_WORDS, **dict(codes if codes is not None else S.DEFAULT_SEX_CODES)}
+    table = {**_SEX_WORDS, **dict(codes if codes is not None else S.DEFAULT_SEX_CODES)}
     key = re.sub(r"^(\d+)\.0+$", r"\1", _fold(_fix_moji(text.nfc(s))), flags=_J)
     return table.get(key)
 
 
 @lru_cache(maxsize=None)
 def _ethnic_map() -> dict[str, str]:
-    return dict(S._ethnic_table())
+    return dict(_ethnic_table())
 
 
 def py_ethnicity(s) -> str | None:
@@ -317,7 +327,7 @@ def _py_address_rx(java_rx: str) -> re.Pattern[str]:
 
 @lru_cache(maxsize=None)
 def _address_rules() -> tuple[tuple[re.Pattern[str], str], ...]:
-    return tuple((_py_address_rx(p), r.replace("$1", r"\1")) for p, r in S._address_rules())
+    return tuple((_py_address_rx(p), r.replace("$1", r"\1")) for p, r in java_address_rules())
 
 
 def _py_expand(s: str | None) -> str | None:
@@ -334,7 +344,7 @@ def _py_unit_key(s: str | None) -> str | None:
     if s is None:
         return None
     k = re.sub(r"[^A-Z0-9 ]", " ", _fold(s))
-    k = re.sub(S._UNIT_TYPES, "", re.sub(r"\s+", " ", k, flags=_J).strip(" "))
+    k = re.sub(_UNIT_TYPES, "", re.sub(r"\s+", " ", k, flags=_J).strip(" "))
     k = re.sub(r"(?<![0-9])0+(?=[0-9])", "", k).strip()
     return k or None
 
@@ -353,7 +363,7 @@ def _address_tables():
         if wk is not None:
             old_wards.setdefault((u["province_code"], wk), []).append(
                 (u["ward_code"], _py_unit_key(u["district_name"]), sorted(wmap.get(u["ward_code"], ()))))
-    for k, c in S._PROVINCE_ALIASES.items():
+    for k, c in _PROVINCE_ALIASES.items():
         old_prov.setdefault(k, (c, p_map[c]))
     new_prov: dict[str, str] = {}
     new_wards: dict[tuple[str, str], set[str]] = {}

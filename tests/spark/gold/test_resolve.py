@@ -12,6 +12,7 @@ from lakehouse.gold.resolve import (
     resolve_enterprises,
     resolve_people,
 )
+from lakehouse.gold.resolve.blocking import _blocked_pairs
 from lakehouse.silver.schema import PERSON_IDENTITY
 from tests.support.people_data import (
     D,
@@ -176,7 +177,7 @@ def test_blocking_skips_giant_blocks_and_settled_pairs(spark):
     ], "uid string, anchor string, k1 string, k2 string")
     stats = R.ResolveStats(entity="person")
     pairs = {(r.join_key_l, r.join_key_r): r.match_key
-             for r in R._blocked_pairs(cand, [["k1"], ["k2"]], 3, stats).collect()}
+             for r in _blocked_pairs(cand, [["k1"], ["k2"]], 3, stats).collect()}
     # block k1=k has 4 records > 3: skipped and reported; k1=z has only anchored records: no pairs
     assert stats.skipped_blocks == [{"rule": "k1", "records": 4}]
     # k2=y: b (unanchored) with c and e (anchored); c-e are both anchored: never a pair

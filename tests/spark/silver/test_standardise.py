@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from lakehouse import reference
 from lakehouse.reference import text
 from lakehouse.silver import standardise as S
+from lakehouse.silver.standardise.text import _vi_letters
 from tests.oracles.standardisers import py_cccd
 
 
@@ -44,7 +45,7 @@ def test_mojibake_repair_round_trips_every_real_name(spark):
 
 
 def test_nfc_composes_nfd_and_windows1258_forms(spark):
-    letters = [ch for ch in S._vi_letters()]
+    letters = [ch for ch in _vi_letters()]
     word = "".join(letters)
     out = _run(spark, [text.nfd(word), text.to_windows1258_form(word), word], S.nfc)
     assert out == [word, word, word]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from lakehouse.reference import text
 from lakehouse.silver import standardise as S
+from lakehouse.silver.standardise.names import _name_forms
 from tests.oracles import values as V
 from tests.oracles.standardisers import (
     py_address,
@@ -68,7 +69,7 @@ def test_name_undoes_layout_encoding_faults_and_reversal(case):
     sur, mid, giv = py_name(encoding(layout(canonical)))[0].split()
     raw = encoding(layout(clean))
     name, folded, swapped, moji, *_ = py_name(raw)
-    surnames, middles = set(S._name_forms("surname")), set(S._name_forms("middle"))
+    surnames, middles = set(_name_forms("surname")), set(_name_forms("middle"))
     if not reversed_:
         assert not swapped and name.split() == [sur, mid, giv], raw
     elif giv in surnames:                     # a given name that is also a surname: left as written
