@@ -7,7 +7,7 @@ Run from the repository checkout (``tests`` and ``benchmarks`` are not in the wh
     python -m benchmarks.udf_baseline [n_rows] [repeats] [rule,rule,...]     # or: make bench-udf
 
 Formerly the second half of ``lakehouse/silver/udf_baseline.py``. Never use these UDFs on the data
-path (DESIGN.md: no Python UDFs on hot paths).
+path (docs/design.md: no Python UDFs on hot paths).
 """
 
 from __future__ import annotations
@@ -24,8 +24,18 @@ from pyspark.sql import functions as F
 from lakehouse import reference
 from lakehouse.reference import text
 from lakehouse.silver import standardise as S
-from tests.oracles.standardisers import (py_address, py_cccd, py_cmnd, py_ethnicity, py_insurance_number,
-                                         py_name, py_parse_date, py_phone, py_sex, py_tax_code)
+from tests.oracles.standardisers import (
+    py_address,
+    py_cccd,
+    py_cmnd,
+    py_ethnicity,
+    py_insurance_number,
+    py_name,
+    py_parse_date,
+    py_phone,
+    py_sex,
+    py_tax_code,
+)
 
 __all__ = ["RULES", "compare", "print_table", "sample_values", "udfs"]
 
@@ -80,7 +90,7 @@ def udfs() -> dict[str, object]:
 
 
 def sample_values(rng: random.Random | None = None) -> dict[str, list[str]]:
-    """A few hundred realistic raw values per rule (with DOMAIN.md faults), built in Python."""
+    """A few hundred realistic raw values per rule (with the faults of docs/domain.md#text-faults), built in Python."""
     rng = rng or random.Random(7)
     sur = [str(r["name"]) for r in reference.surnames()]
     mid = [str(r["name"]) for r in reference.middle_names("F") + reference.middle_names("M")]
@@ -239,10 +249,11 @@ if __name__ == "__main__":  # pragma: no cover - manual benchmark entry point
     import json
     import sys
 
+    from benchmarks import (
+        udf_baseline,  # the importable module: UDFs pickle by reference
+    )
     from lakehouse.config import compose
     from lakehouse.session import build_spark
-
-    from benchmarks import udf_baseline   # the importable module: UDFs pickle by reference
 
     cfg = compose(["spark=tiny", "spark_master='local[2]'"])
     spark = build_spark(dict(cfg.spark), "local[2]")

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any, Iterator
 
 from lakehouse.runctx import new_run_id
+from lakehouse.storage import uri
 
 RUN_LOG_TABLE = "run_log"
 RUN_LOG_SCHEMA = ("run_id STRING, job STRING, stage STRING, source STRING, started_at TIMESTAMP, "
@@ -154,9 +155,9 @@ class RunLog:
     def _open_log_file(self, log_dir: str | None) -> str | None:
         if not log_dir:
             return None
-        if "://" in log_dir and not log_dir.startswith("file:"):
+        if not uri.is_local(log_dir):
             return None  # object stores: stderr + ops/run_log only
-        directory = os.path.join(log_dir.removeprefix("file://").removeprefix("file:"), self.job)
+        directory = os.path.join(uri.local_path(log_dir), self.job)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError:

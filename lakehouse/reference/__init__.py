@@ -172,6 +172,6 @@ def tax_office_prefix() -> dict[str, str]:
 def mobile_prefixes() -> list[Row]:
     """Mobile prefixes. Keys: prefix ("032"), carrier, old_prefix ("0162" or "").
 
-    carrier is "uncertain" for prefixes DOMAIN.md lists as uncertain (055, 087).
+    carrier is "uncertain" for prefixes docs/domain.md#current-mobile-prefixes lists as uncertain (055, 087).
     """
     return _read("mobile_prefixes.csv")

@@ -3,7 +3,7 @@
 These are meant for precomputing small pools (names, place names) and for unit tests,
 not for hot paths over millions of rows.
 
-Tone-style naming follows this project's DOMAIN.md:
+Tone-style naming follows docs/domain.md#tone-placement-old-and-new-style:
 
 * "old" style puts the tone on the *second* vowel of an open ``oa``/``oe``/``uy``
   syllable: ``hoà``, ``khoẻ``, ``thuỷ``, ``Thuý``;

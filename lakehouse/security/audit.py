@@ -38,6 +38,7 @@ from lakehouse import io
 from lakehouse.config import table_path
 from lakehouse.runctx import new_run_id
 from lakehouse.security import tables as T
+from lakehouse.storage import uri
 
 ACTIONS = ("job_run", "read", "denied", "erase", "view")
 AUDIT_SCHEMA = (
@@ -87,7 +88,7 @@ _ENSURED: set[tuple[int, str]] = set()
 
 def ensure_audit_table(spark: SparkSession, path: str) -> None:
     """Create the audit table (append-only) if needed; make an existing one append-only."""
-    qualified = path if "://" in path or path.startswith("/") else os.path.abspath(path)
+    qualified = uri.qualified(path)
     if (id(spark), qualified) in _ENSURED and io.delta_exists(spark, path):
         return
     if not io.delta_exists(spark, path):

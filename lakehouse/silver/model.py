@@ -304,7 +304,7 @@ def standardise_records(bronze: DataFrame, spec: SourceSpec, silver: SilverSpec,
         second[f.output] = F.when(structural, c["cccd"])
         second[f"{f.output}_reason"] = c["reason"]
         if f.output == "cccd":
-            # A 9-digit number in the CCCD column is an old CMND (DOMAIN.md).
+            # A 9-digit number in the CCCD column is an old CMND (docs/domain.md#old-identity-card-cmnd).
             second["_cmnd_in_cccd"] = F.when(c["reason"] == "cmnd", S.standardise_cmnd(F.col(f"_raw_{f.name}"))["cmnd"])
     df = df.select("*", *[c.alias(k) for k, c in second.items()])
     if "_cmnd_in_cccd" in df.columns:

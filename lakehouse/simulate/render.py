@@ -61,7 +61,7 @@ def full_name(seed: int, key: Column, tokens: tuple[Column, Column, Column], fla
 
 def date_text(d: Column, fmt: str, alt_formats: list[str], seed: int, key: Column, salt: str,
               flags: dict[str, Column]) -> Column:
-    """A date as the source writes it, with the DOMAIN.md date faults."""
+    """A date as the source writes it, with the date faults of docs/domain.md#dates."""
     base = F.date_format(d, fmt)
     if alt_formats:
         alt = randint(seed, f"{salt}-alt", len(alt_formats), key)

@@ -14,7 +14,14 @@ from lakehouse import reference as ref
 from lakehouse.config import SourceSpec
 from lakehouse.simulate import pools, render
 from lakehouse.simulate.population import World, with_citizen, with_enterprise
-from lakehouse.simulate.rng import array_literal, chance, permute, pick, randint, uniform
+from lakehouse.simulate.rng import (
+    array_literal,
+    chance,
+    permute,
+    pick,
+    randint,
+    uniform,
+)
 
 TRUTH_PREFIX = "_truth_"
 NAME_FAULTS = ("name_nfd", "name_old_tone", "name_no_diacritics", "name_upper", "name_order",
@@ -139,7 +146,6 @@ def k_population(c: Ctx) -> dict[str, Column]:
 def k_civil_status(c: Ctx) -> dict[str, Column]:
     p = c.person
     out = _person_fields(c, p)
-    w = c.world
     dead = p["death_date"].isNotNull()
     kind = (F.when(dead & (c.u("ev") < 0.6), "Khai tử")
             .when((p["age"] >= 20) & (c.u("ev2") < 0.4), "Kết hôn").otherwise("Khai sinh"))
@@ -685,7 +691,13 @@ def _updated_at(world: World, v: Column, name: str) -> Column:
 
 
 def _ward_frame(spark: SparkSession) -> DataFrame:
-    from pyspark.sql.types import BooleanType, IntegerType, StringType, StructField, StructType
+    from pyspark.sql.types import (
+        BooleanType,
+        IntegerType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
     geo = pools.geography()
     fields = [("ward_idx", IntegerType())] + [(k, StringType()) for k in (

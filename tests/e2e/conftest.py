@@ -25,7 +25,7 @@ JOBS = ("generate", "bronze", "silver", "gold", "evaluate", "train", "score")
 OVERRIDES = [f"scale={SCALE}", "spark=tiny", "spark_master='local[2]'"]
 
 
-def run_job(job: str, root: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_entry_point(job: str, root: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     args = [sys.executable, "-m", f"jobs.{job}", f"paths.root={root}", *OVERRIDES, *extra]
     return subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=1800,
                           env=env if env is not None else clean_env())
@@ -40,7 +40,7 @@ def pipeline(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
     root = base / "data"
     t0 = time.perf_counter()
-    proc = run_job("run", root)
+    proc = run_entry_point("run", root)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"make run failed:\n{proc.stderr[-4000:]}"
     seconds = {m[1]: float(m[2]) for m in re.finditer(r"^(\w+): done in ([0-9.]+) s$", proc.stdout, re.M)}

@@ -4,7 +4,6 @@ reads back, CSV dialects and legacy encoding, fault-rate floors, the database so
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from types import SimpleNamespace
 
@@ -158,13 +157,6 @@ def test_faults_are_visible_in_the_landing_data(spark, generated):
     assert ascii_names and all(r[0].isascii() for r in ascii_names)
     missing = joined.where(F.array_contains("faults", "missing_id")).select("chu_the.so_dinh_danh").collect()
     assert missing and all(r[0] is None for r in missing)
-
-
-def _digest(paths):
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        h.update(open(p, "rb").read())
-    return h.hexdigest()
 
 
 def test_database_source_on_sqlite(spark, generated):

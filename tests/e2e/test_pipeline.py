@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
-from tests.e2e.conftest import JOBS, run_job
+from tests.e2e.conftest import JOBS, run_entry_point
 
 PERSON_IDENTIFIERS = ("cccd", "cmnd", "phone", "bhxh_number", "personal_tax_code")
 # A run of 9-15 digits standing alone (not inside a hex token or a longer word).
@@ -146,5 +146,5 @@ def test_train_and_score_jobs_audit_what_they_read_and_wrote(pipeline, tmp_path)
     trained = [r for r in _delta(root / "ops" / "run_log").to_pylist() if r["job"] == "train" and r["stage"] == "train"]
     assert {r["source"] for r in trained} == {"coverage_gap", "enterprise_risk"} and all(r["rows"] > 0 for r in trained)
     # Without a champion the score job fails with a clear message and exit code 2.
-    empty = run_job("score", root, f"models.mlflow.store_dir={tmp_path / 'none'}")
+    empty = run_entry_point("score", root, f"models.mlflow.store_dir={tmp_path / 'none'}")
     assert empty.returncode == 2 and "alias 'champion'" in empty.stderr

@@ -1,4 +1,4 @@
-"""Raw values for the standardiser oracles, with the faults of DOMAIN.md, from ONE source of truth
+"""Raw values for the standardiser oracles, with the faults of docs/domain.md#text-faults, from ONE source of truth
 for two kinds of test:
 
 * property tests (no JVM): ``strategy(rule)`` is a hypothesis strategy; the generators draw from a

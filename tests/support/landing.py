@@ -95,3 +95,13 @@ def write_file(landing: str, spec: SourceSpec, batch: int, rows: Sequence[dict],
     if spec.format == "xml":
         return write_text(path, xml_text(spec, rows))
     return write_parquet(path, rows)
+
+
+def row(spec: SourceSpec, key: str, **values: str) -> dict[str, str]:
+    """One landing record of `spec`: every column empty, then the key, an insert op, a fixed timestamp
+    and `values` given by canonical field name."""
+    rec = {c: "" for c in columns_of(spec)}
+    rec.update({spec.key: key, spec.op: "I", spec.updated_at: "2025-12-01 08:00:00"})
+    for canonical, v in values.items():
+        rec[spec.columns.get(canonical, canonical)] = v
+    return rec

@@ -42,14 +42,6 @@ def test_run_id_format_is_sortable_and_unique():
 
 # --- one id across the audit log, the run log and the rows -------------------------------------------
 
-def _row(spec, key, **values):
-    rec = {c: "" for c in L.columns_of(spec)}
-    rec.update({spec.key: key, spec.op: "I", spec.updated_at: "2025-12-01 08:00:00"})
-    for canonical, v in values.items():
-        rec[spec.columns.get(canonical, canonical)] = v
-    return rec
-
-
 def _ids(spark, path, col="run_id", where=None):
     df = io.read_delta(spark, path)
     if where:
@@ -61,8 +53,8 @@ def test_audit_run_log_and_rows_share_the_job_run_id(spark, make_cfg, monkeypatc
     cfg = make_cfg("only=[id_card]", "silver.max_drop_rate=0.5", "ops.logs.progress=false")
     spec = next(s for s in selected_sources(cfg) if s.name == "id_card")
     L.write_file(cfg.paths.landing, spec, 0, [
-        _row(spec, "K1", full_name="Nguyễn Văn An", cccd="001085012345", birth_date="15/03/1985", sex="Nam"),
-        _row(spec, "K2", full_name="Trần Thị Hòa", cccd="079190001234", birth_date="02/02/1990", sex="Nữ"),
+        L.row(spec, "K1", full_name="Nguyễn Văn An", cccd="001085012345", birth_date="15/03/1985", sex="Nam"),
+        L.row(spec, "K2", full_name="Trần Thị Hòa", cccd="079190001234", birth_date="02/02/1990", sex="Nữ"),
     ])
     monkeypatch.setattr(C, "spark_for", lambda _cfg: spark)   # the shared session, not a new builder
 

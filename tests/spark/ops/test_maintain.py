@@ -6,13 +6,9 @@ from delta.tables import DeltaTable
 
 from lakehouse.ops import storage
 from lakehouse.ops.maintain import (
-    ZOrderRule,
     run_maintenance,
     summary_table,
 )
-
-RULES = (ZOrderRule("bronze/_quarantine", ("source", "_source_file")), ZOrderRule("bronze/*", ("{key}",)),
-         ZOrderRule("silver/_staging/*", ()), ZOrderRule("silver/*", ("record_key",)), ZOrderRule("*", ()))
 
 
 def _append(spark, path, rows, schema, **props):

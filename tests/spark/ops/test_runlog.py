@@ -8,16 +8,6 @@ import pytest
 
 from lakehouse.ops.runlog import RUN_LOG_TABLE, RunLog
 
-KEYS = {"ts", "run_id", "job", "stage", "source", "rows", "seconds", "rows_per_s", "status", "message"}
-
-
-class Clock:
-    def __init__(self):
-        self.t = 100.0
-
-    def __call__(self):
-        return self.t
-
 
 def test_from_config_and_run_log_table(spark, make_cfg, tmp_path):
     from lakehouse import io

@@ -2,7 +2,7 @@
 ONE DataFrame, ONE select applying every standardiser, ONE collect.
 
 Per rule a few hundred deterministic raw values (``tests.oracles.values.fixed_values``: a seeded
-generator with the faults of DOMAIN.md, plus edge values), then the oracle's standardised forms of
+generator with the faults of docs/domain.md#text-faults, plus edge values), then the oracle's standardised forms of
 those values (so the native rule is also checked on its own outputs: with the oracles' idempotence,
 tested without a JVM in ``tests/unit/silver/test_oracles.py``, that makes the native rules idempotent
 on these values). The properties themselves run on the oracles, with hundreds of examples, in the

@@ -28,29 +28,21 @@ def spec_of(cfg, name):
     return next(s for s in selected_sources(cfg) if s.name == name)
 
 
-def row(spec, key, **values):
-    rec = {c: "" for c in L.columns_of(spec)}
-    rec.update({spec.key: key, spec.op: "I", spec.updated_at: "2025-12-01 08:00:00"})
-    for canonical, v in values.items():
-        rec[spec.columns.get(canonical, canonical)] = v
-    return rec
-
-
 def batch0(spec):
     an = dict(full_name="NGUYỄN VĂN AN", cccd="001085012345", birth_date="15/03/1985", sex="Nam",
               address="12 Lý Thường Kiệt, P. Hàng Bài, Q. Hoàn Kiếm, TP. Hà Nội")
     return [
-        row(spec, "K1", **an),
-        row(spec, "K2", full_name=unicodedata.normalize("NFD", "Trần Thị Hoà"), cccd="79190001234",
+        L.row(spec, "K1", **an),
+        L.row(spec, "K2", full_name=unicodedata.normalize("NFD", "Trần Thị Hoà"), cccd="79190001234",
             birth_date="00/00/1990", sex="Nữ"),
-        row(spec, "K1", **an),                                                   # exact duplicate
-        row(spec, "K4", full_name="", cccd="001085099999", birth_date="01/02/1985", sex="Nam"),
-        row(spec, "K5", full_name="Lê Văn Bình", cccd="001085011111", birth_date="31/02/1985", sex="Nam"),
-        row(spec, "K6", full_name="Phạm Thị Cúc", birth_date="02/02/1980", sex="Nữ",
+        L.row(spec, "K1", **an),                                                   # exact duplicate
+        L.row(spec, "K4", full_name="", cccd="001085099999", birth_date="01/02/1985", sex="Nam"),
+        L.row(spec, "K5", full_name="Lê Văn Bình", cccd="001085011111", birth_date="31/02/1985", sex="Nam"),
+        L.row(spec, "K6", full_name="Phạm Thị Cúc", birth_date="02/02/1980", sex="Nữ",
             **{spec.updated_at: "2025-11-01 08:00:00"}),
-        row(spec, "K6", full_name="Phạm Thị Cúc", birth_date="02/02/1981", sex="Nữ",
+        L.row(spec, "K6", full_name="Phạm Thị Cúc", birth_date="02/02/1981", sex="Nữ",
             **{spec.updated_at: "2025-11-02 08:00:00"}),                         # later: wins
-        row(spec, "K7", full_name="Hoàng Văn Dũng", cccd="012345678", birth_date="1970", sex="Nam"),
+        L.row(spec, "K7", full_name="Hoàng Văn Dũng", cccd="012345678", birth_date="1970", sex="Nam"),
     ]
 
 
@@ -113,10 +105,10 @@ def test_silver_standardises_quarantines_merges_history_and_reconciles(spark, ma
     assert all(r["reconciled"] for r in recon)
 
     # Batch 1: K1 moves (new version), K2 deleted (soft), K5 re-sent unchanged.
-    moved = row(spec, "K1", full_name="Nguyễn Văn An", cccd="001085012345", birth_date="15/03/1985", sex="Nam",
+    moved = L.row(spec, "K1", full_name="Nguyễn Văn An", cccd="001085012345", birth_date="15/03/1985", sex="Nam",
                 address="5 Nguyễn Huệ, Phường Bến Nghé, Quận 1, TP.HCM",
                 **{spec.op: "U", spec.updated_at: "2026-01-05 09:00:00"})
-    gone = row(spec, "K2", **{spec.op: "D", spec.updated_at: "2026-01-06 09:00:00"})
+    gone = L.row(spec, "K2", **{spec.op: "D", spec.updated_at: "2026-01-06 09:00:00"})
     same = batch0(spec)[4]
     L.write_file(cfg.paths.landing, spec, 1, [moved, gone, same])
     run_bronze(spark, cfg, log=quiet)

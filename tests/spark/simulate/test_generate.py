@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import os
 
 import pytest
 from pyspark.sql import functions as F
@@ -15,32 +14,6 @@ from lakehouse.config import selected_sources
 from lakehouse.simulate.runner import generate
 
 SCALE = "scale=0.0003"
-
-
-@pytest.fixture(scope="module")
-def generated(spark, tmp_path_factory):
-    from lakehouse.config import compose
-    from tests.conftest import TINY_SPARK
-
-    root = tmp_path_factory.mktemp("gen")
-    cfg = compose([*TINY_SPARK, SCALE, f"paths.root={root}"])
-    results = generate(spark, cfg, log=lambda *_: None)
-    return cfg, {r.source: r for r in results}
-
-
-def _read(spark, spec, cfg):
-    files = [f for f in io.landing_files(cfg.paths.landing, spec.name, 0)
-             if os.path.getsize(f) > 0 and "_resent" not in f]
-    if spec.format == "csv":
-        return spark.read.options(**spec.reader).option("mode", "PERMISSIVE").csv(files)
-    if spec.format == "json":
-        return spark.read.json(files)
-    if spec.format == "xml":
-        return spark.read.format("xml").option("rowTag", spec.row_tag).load(files)
-    if spec.format == "parquet":
-        return spark.read.parquet(*files)
-    db = io.Database.from_config(cfg.database)
-    return io.read_database(spark, spec, db)
 
 
 def _digest(paths):

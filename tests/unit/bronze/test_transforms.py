@@ -3,17 +3,6 @@
 from __future__ import annotations
 
 from lakehouse.bronze import transforms as T
-from lakehouse.config import source_spec
-
-
-def spec(fmt="csv", **extra):
-    node = {"entity": "person", "key": "id", "updated_at": "ts", "op": "op",
-            "format": {"type": fmt, **extra}, "columns": {"record_key": "id", "full_name": "p.name"}}
-    return source_spec("demo", node)
-
-
-def files(spark, text: str, path="/x/landing/demo/batch-00003/demo_batch-00003_p00000.csv", enc="utf-8"):
-    return spark.createDataFrame([(path, bytearray(text.encode(enc)))], "path string, content binary")
 
 
 def test_safe_names():

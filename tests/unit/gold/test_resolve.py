@@ -6,42 +6,12 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.gold import resolve as R
-from lakehouse.gold.resolve import (
-    resolve_people,
-)
-from tests.support.people_data import (
-    D,
-    people_frame,
-)
 
 # The tiny frames stand for a large population: identifiers (phone, CMND) and the prior are scaled
 # to a million records, as they would be in production. Name / ward frequencies measured on twenty
 # records mean nothing (every name is "common"), so term-frequency adjustment is off and the
 # average u of each level applies.
-POP = {"population_records": 1_000_000, "tf_adjustment_weight": 0.0}
-
-
-@pytest.fixture(scope="module")
-def people(spark):
-    res = resolve_people(people_frame(spark), POP)
-    rows = {(r.source, r.record_key): r for r in res.clusters.collect()}
-    return res, rows
-
-
-def _cluster_of(rows, key):
-    return rows[key].cluster_id
-
-
-def _same(rows, *keys):
-    return len({_cluster_of(rows, k) for k in keys}) == 1
-
-
 # ---------------------------------------------------------------------------- the guard
-
-def _twins(source: str, n: int, cccd: str | None, name: str, ward: str, phone: str | None):
-    return [(source, f"{source[:2].upper()}{i}", name.title(), name, D(1960, 1, 20), "day", "F", cccd,
-             None, phone, "01", ward, None) for i in range(n)]
-
 
 # ---------------------------------------------------------------------------- building blocks
 

@@ -31,32 +31,3 @@ def test_settings_from_config(make_cfg):
     assert s.zorder[0] == ZOrderRule("bronze/_quarantine", ("source", "_source_file"))
 
 
-def _append(spark, path, rows, schema, **props):
-    spark.createDataFrame(rows, schema).coalesce(1).write.format("delta").mode("append").save(path)
-
-
-def _build_tables(spark, cfg):
-    bronze, silver, ops = cfg.paths.bronze, cfg.paths.silver, cfg.paths.ops
-    schema = "so_phieu STRING, ho_ten STRING, _source_file STRING, _source_batch INT"
-    idc = f"{bronze}/id_card"
-    _append(spark, idc, [("K9", "A", "f0", 0)], schema)
-    spark.sql(f"ALTER TABLE delta.`{idc}` SET TBLPROPERTIES ('delta.dataSkippingStatsColumns' = '_source_file,_source_batch')")
-    for i in range(3):
-        _append(spark, idc, [(f"K{j}", f"name {j}", f"f{i}", 0) for j in range(i * 3, i * 3 + 3)], schema)
-    staging = f"{silver}/_staging/id_card"
-    for i in range(3):
-        _append(spark, staging, [(f"R{i}", i)], "record_key STRING, n INT")
-    recs = f"{silver}/citizen_records"
-    for i in range(2):
-        (spark.createDataFrame([("id_card", f"R{i}{j}") for j in range(3)], "source STRING, record_key STRING")
-         .coalesce(1).write.format("delta").mode("append").partitionBy("source").save(recs))
-    log = f"{ops}/run_log"
-    spark.conf.set("spark.databricks.delta.stats.collect", "false")      # files without statistics
-    try:
-        for i in range(2):
-            _append(spark, log, [(f"run{i}", "bronze", 1.5)], "run_id STRING, job STRING, seconds DOUBLE")
-    finally:
-        spark.conf.set("spark.databricks.delta.stats.collect", "true")
-    return idc, staging, recs, log
-
-

@@ -83,7 +83,7 @@ def test_ward_mapping_consistent() -> None:
     new = {r["ward_code"]: r["province_code"] for r in ref.new_units()}
     prov = ref.province_old_to_new()
     per_old = Counter(p["old_ward_code"] for p in pairs)
-    assert sum(1 for n in per_old.values() if n > 1) == 441  # DOMAIN.md: 441 split wards
+    assert sum(1 for n in per_old.values() if n > 1) == 441  # docs/domain.md#ward-mapping-and-split-wards: 441 split wards
     assert len(set(per_old) & set(old)) >= 10000
     for p in pairs:
         assert p["new_ward_code"] in new
